@@ -1,0 +1,35 @@
+# The template's own commands. `make test` is what CI runs (.ci/run).
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+DEMO ?= build/demo
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help test lint demo system-deps clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+system-deps: ## Install the Debian packages the tests need (root; see .ci/apt-packages.txt)
+	bash .ci/install-system-deps.sh
+
+test: $(BIN)/.installed ## Run the whole test suite: every option combination, rendered and tested
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(BIN)/.installed ## Lint the template's own Python
+	$(BIN)/ruff check tests
+	$(BIN)/ruff format --check tests
+
+demo: $(BIN)/.installed ## Generate a project with the default answers into build/demo and run it on SQLite
+	rm -rf $(DEMO)
+	$(BIN)/cookiecutter --no-input --output-dir $(DEMO) .
+	$(MAKE) -C $(DEMO)/my_project install run PORT=$(PORT)
+
+clean: ## Remove the virtualenv, caches and demo output
+	rm -rf $(VENV) .cache build

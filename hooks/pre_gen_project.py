@@ -1,0 +1,68 @@
+"""Reject bad answers before anything is written: one line per problem, naming the field and the fix."""
+
+import json
+import keyword
+import re
+import sys
+
+ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
+
+# Top-level modules the generated project imports or creates; a package named like one would shadow it.
+PROJECT_MODULES = {
+    "asgiref", "aws_embedded_metrics", "awslambdaric", "boto3", "botocore", "celery", "config", "conftest",
+    "dj_database_url", "django", "django_redis", "gunicorn", "kombu", "manage", "moto", "psycopg",
+    "psycopg_pool", "pytest", "pytest_django", "redis", "test", "tests", "uvicorn", "uvicorn_worker",
+    "watchtower", "whitenoise",
+}  # fmt: skip
+
+# Commercial regions plus GovCloud, as listed by `aws account list-regions --all-regions` in 2026.
+AWS_REGIONS = {
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1",
+    "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
+    "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2",
+    "us-gov-east-1", "us-gov-west-1", "us-west-1", "us-west-2",
+}  # fmt: skip
+
+LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+CHOICES = {"python_version": ("3.12", "3.13"), "async_consumer": ("lambda", "celery", "none")}
+
+
+def problems(a):
+    """Yield (field, fix) for every answer that cannot produce a working project."""
+    for field in ("project_name", "description", "author_name"):
+        value = a[field]
+        if not value.strip() or not value.isprintable() or any(c in value for c in "\"\\`{}"):
+            yield field, 'use one printable line without " \\ ` { or }'
+    slug = a["project_slug"]
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", slug):
+        yield "project_slug", "use a lowercase Python identifier: a letter, then letters, digits or _ (max 40)"
+    elif keyword.iskeyword(slug) or slug in PROJECT_MODULES or slug in sys.stdlib_module_names:
+        yield "project_slug", "it shadows a module the project imports; pick another name, e.g. 'shop_app'"
+    if not re.fullmatch(r"[^@\s]+@" + LABEL + r"(\." + LABEL + r")+", a["author_email"]):
+        yield "author_email", "use an address like jane@example.com"
+    domain = a["domain_name"]
+    if len(domain) > 253 or not re.fullmatch(LABEL + r"(\." + LABEL + r")*\.[a-z]{2,63}", domain):
+        yield "domain_name", "use a lowercase host name like app.example.com, without scheme, port or path"
+    region = a["aws_region"]
+    if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", region):
+        yield "aws_region", "use a region code like us-east-1"
+    elif region not in AWS_REGIONS:
+        yield "aws_region", "not a known AWS region; use one of " + ", ".join(sorted(AWS_REGIONS)[:4]) + " ..."
+    if not re.fullmatch(r"(?!-)[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", a["github_repository"]):
+        yield "github_repository", "use owner/name as in https://github.com/owner/name"
+    for field, allowed in CHOICES.items():
+        if a[field] not in allowed:
+            yield field, "choose one of " + ", ".join(allowed)
+
+
+def main():
+    found = list(problems(ANSWERS))
+    for field, fix in found:
+        print(f"ERROR: {field}={ANSWERS[field]!r} is invalid: {fix}.", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

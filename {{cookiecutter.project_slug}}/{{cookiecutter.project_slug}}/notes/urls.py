@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "notes"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("notes/", views.note_list, name="list"),
+    path("notes/<int:pk>/", views.note_detail, name="detail"),
+]
