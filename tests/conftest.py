@@ -75,7 +75,10 @@ def make_venv(project, version):
     venv = project / ".venv"
     uv = tool("uv")
     run([uv, "venv", "--quiet", "--python", python_executable(version), venv], env=uv_env())
-    run([uv, "pip", "install", "--quiet", "--python", venv / "bin/python", "-r", project / "requirements-dev.txt"], env=uv_env())
+    run(
+        [uv, "pip", "install", "--quiet", "--python", venv / "bin/python", "-r", project / "requirements-dev.txt"],
+        env=uv_env(),
+    )
     return venv
 
 

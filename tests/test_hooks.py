@@ -73,4 +73,9 @@ def test_dotenv_gets_a_fresh_secret_key_and_stays_out_of_git(cookies):
     tracked = subprocess.run(["git", "ls-files"], cwd=first, check=True, capture_output=True, text=True).stdout
     assert ".env" not in tracked.split()
     assert ".env.example" in tracked.split()
-    assert not any(key in p.read_text(errors="replace") for p in first.rglob("*") if p.is_file() and p.name != ".env" and ".git" not in p.parts for key in keys[:1])
+    assert not any(
+        key in p.read_text(errors="replace")
+        for p in first.rglob("*")
+        if p.is_file() and p.name != ".env" and ".git" not in p.parts
+        for key in keys[:1]
+    )

@@ -24,7 +24,9 @@ def test_combination_renders_without_template_leftovers(generated, combo):
     for path in sorted(p for p in project.rglob("*") if p.is_file()):
         text = path.read_text(errors="replace")
         pattern = re.compile(r"cookiecutter\.") if COPIED_WITHOUT_RENDER.search(str(path)) else LEFTOVER
-        leftovers += [f"{path.relative_to(project)}:{n}" for n, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+        leftovers += [
+            f"{path.relative_to(project)}:{n}" for n, line in enumerate(text.splitlines(), 1) if pattern.search(line)
+        ]
     assert leftovers == []
 
 
