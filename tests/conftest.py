@@ -72,7 +72,7 @@ def uv_env():
 
 def make_venv(project, version):
     """A fresh virtualenv for a generated project, made with its chosen Python, with requirements-dev.txt."""
-    venv = project / ".venv"
+    venv = project.parent / "venv"  # beside the project, so it never shows up among the generated files
     uv = tool("uv")
     run([uv, "venv", "--quiet", "--python", python_executable(version), venv], env=uv_env())
     run(
