@@ -64,6 +64,13 @@ def test_production_database_uses_a_pool_and_no_persistent_connections():
     assert db["OPTIONS"]["pool"]["max_size"] == 4
 
 
+def test_database_url_options_are_kept_beside_the_pool():
+    url = PRODUCTION["DATABASE_URL"] + "?sslmode=verify-full"
+    options = settings_json('settings.DATABASES["default"]["OPTIONS"]', **PRODUCTION | {"DATABASE_URL": url})
+    assert options["sslmode"] == "verify-full"
+    assert options["pool"]["min_size"] == 1
+
+
 def test_production_cache_and_sessions_use_redis():
     cache, engine = settings_json('[settings.CACHES["default"], settings.SESSION_ENGINE]', **PRODUCTION)
     assert cache["BACKEND"] == "django_redis.cache.RedisCache"
