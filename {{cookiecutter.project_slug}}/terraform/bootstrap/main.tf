@@ -221,7 +221,7 @@ data "aws_iam_policy_document" "deploy" {
 
   # No resource-level permissions exist for these actions: AWS accepts only "*".
   statement {
-    sid = "UnscopableReads"
+    sid = "NoResourceLevelPermissions"
     actions = [
       "ecr:GetAuthorizationToken",
       "ecs:DescribeTaskDefinition",
