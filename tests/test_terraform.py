@@ -14,7 +14,7 @@ import sys
 
 import pytest
 import terraform_harness as tf
-from conftest import require
+from conftest import TEMPLATE, require
 
 TERRAFORM_DIRS = [
     "bootstrap",
@@ -101,6 +101,19 @@ def test_every_module_has_the_standard_files(terraform):
             if not (terraform / "environments" / environment / name).is_file():
                 missing.append(f"environments/{environment}/{name}")
     assert missing == []
+
+
+def test_terraform_sources_in_the_template_carry_no_jinja():
+    """Values flow from deploy.json and tfvars, so the .tf files are plain Terraform, editable as such."""
+    sources = (TEMPLATE / "{{cookiecutter.project_slug}}" / "terraform").rglob("*.tf")
+    assert [str(p) for p in sources if re.search(r"\{\{|\{%|\{#", p.read_text())] == []
+
+
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS)
+def test_terraform_and_aws_provider_versions_are_pinned(configs, directory):
+    (settings,) = [block for block in configs[directory]["terraform"] if "required_version" in block]
+    assert settings["required_version"] == ">= 1.11"  # write-only arguments; S3 lock files need 1.10
+    assert settings["required_providers"][0]["aws"]["version"] == "~> 6.0"
 
 
 def test_terraform_fmt_check_is_clean(terraform):
