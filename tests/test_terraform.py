@@ -42,7 +42,12 @@ PRODUCTION_REQUIRED = {
 }
 SECRET_NAMES = {"SECRET_KEY", "DATABASE_PASSWORD", "REDIS_PASSWORD"}
 # Actions AWS offers no resource-level permission for; "*" is the only resource they accept.
-UNSCOPABLE_ACTIONS = {"ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}
+UNSCOPABLE_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListTaskDefinitions",
+    "ecs:RegisterTaskDefinition",
+}
 
 VAR_REF = re.compile(r"(?<![\w.])var\.([A-Za-z0-9_-]+)")
 LOCAL_REF = re.compile(r"(?<![\w.])local\.([A-Za-z0-9_-]+)")
@@ -102,9 +107,19 @@ def test_every_module_has_the_standard_files(terraform):
 
 
 def test_terraform_sources_in_the_template_carry_no_jinja():
-    """Values flow from deploy.json and tfvars, so the .tf files are plain Terraform, editable as such."""
-    sources = (TEMPLATE / "{{cookiecutter.project_slug}}" / "terraform").rglob("*.tf")
-    assert [str(p) for p in sources if re.search(r"\{\{|\{%|\{#", p.read_text())] == []
+    """Values flow from deploy.json and tfvars, so the .tf files are plain Terraform. The one exception: backend
+    blocks cannot read files or variables, so the state bucket and region are rendered into them."""
+    backend_line = re.compile(
+        r'^\s*#?\s*(bucket|region)\s*= "\{\{ cookiecutter\.(__resource_prefix|aws_region) \}\}[a-z-]*"$'
+    )
+    jinja = re.compile(r"\{\{|\{%|\{#")
+    found = [
+        f"{path.name}: {line}"
+        for path in (TEMPLATE / "{{cookiecutter.project_slug}}" / "terraform").rglob("*.tf")
+        for line in path.read_text().splitlines()
+        if jinja.search(line) and not backend_line.match(line)
+    ]
+    assert found == []
 
 
 @pytest.mark.parametrize("directory", TERRAFORM_DIRS)
@@ -450,7 +465,12 @@ def test_names_come_from_deploy_json(configs, terraform, deploy):
     assert roles["terraform"]["name"] == "${local.deploy.terraform_role}"
     assert tf.labelled(configs["bootstrap"], "module")["ecr"]["name"] == "${local.deploy.ecr_repository}"
     # No name of the generated project is written into any .tf file: deploy.json is the one place.
-    literal = [p.name for p in terraform.rglob("*.tf") if deploy["project"] in p.read_text()]
+    literal = [
+        f"{path.relative_to(terraform)}: {line.strip()}"
+        for path in terraform.rglob("*.tf")
+        for line in path.read_text().splitlines()
+        if deploy["project"] in line and not re.match(r"\s*#?\s*bucket\s*=", line)
+    ]
     assert literal == []
 
 
@@ -468,10 +488,16 @@ def test_deploy_role_may_pass_exactly_the_roles_the_iam_module_creates(configs):
     ]
 
 
-def test_backend_bucket_matches_the_bootstrap_bucket(terraform, deploy, configs):
-    backend = (terraform / "backend.hcl").read_text()
-    assert f'bucket = "{deploy["project"]}-terraform-state"' in backend
-    assert f'region = "{deploy["aws_region"]}"' in backend
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_backend_is_the_bootstrap_state_bucket_with_native_locking(configs, deploy, environment):
+    (backend,) = [b["backend"][0]["s3"] for b in configs[f"environments/{environment}"]["terraform"] if "backend" in b]
+    assert backend == {
+        "bucket": f"{deploy['project']}-terraform-state",
+        "key": f"environments/{environment}/terraform.tfstate",
+        "region": deploy["aws_region"],
+        "encrypt": True,
+        "use_lockfile": True,
+    }
     assert tf.locals_of(configs["bootstrap"])["state_bucket"] == (
         '${coalesce(var.state_bucket_name, "${local.project}-terraform-state")}'
     )
@@ -495,30 +521,60 @@ def test_iam_policies_name_their_actions_and_resources(configs, directory):
     assert problems == []
 
 
-def test_github_trust_accepts_both_subject_formats_for_this_repository_only(configs, deploy):
-    subjects = tf.locals_of(configs["bootstrap"])["github_subjects"]
-    assert "repo:${local.github_owner}/${local.github_name}:environment:${environment}" in subjects
-    assert "repo:${local.github_owner}@*/${local.github_name}@*:environment:${environment}" in subjects
+def github_subject_patterns(configs, deploy):
+    """The trust policies' sub patterns, filled in the way bootstrap builds them (repository forms x contexts)."""
+    config = configs["bootstrap"]
+    local_values = tf.locals_of(config)
     owner, name = deploy["github_repository"].split("/")
-    # The patterns, filled in, match GitHub's documented subjects and nothing for another repository.
-    patterns = [
-        s.replace("${local.github_owner}", owner)
-        .replace("${local.github_name}", name)
-        .replace("${environment}", "production")
-        for s in [
-            "repo:${local.github_owner}/${local.github_name}:environment:${environment}",
-            "repo:${local.github_owner}@*/${local.github_name}@*:environment:${environment}",
-        ]
+    forms = [
+        f.replace("${local.github_owner}", owner).replace("${local.github_name}", name)
+        for f in local_values["github_repository_subjects"]
     ]
+    defaults = {n: b.get("default") for n, b in tf.labelled(config, "variable").items()}
+    contexts = {
+        env: [f"environment:{env}", *defaults["deploy_role_extra_contexts"].get(env, [])]
+        for env in deploy["environments"]
+    }
+    contexts["terraform"] = defaults["terraform_role_contexts"] + [f"environment:{e}" for e in deploy["environments"]]
+    assume = {n: b for t, n, b in tf.blocks(config, "data") if n in {"deploy_assume", "terraform_assume"}}
+    subs = {
+        n: next(c for c in b["statement"][0]["condition"] if c["variable"].endswith(":sub")) for n, b in assume.items()
+    }
+    assert subs["deploy_assume"] == {
+        "test": "StringLike",
+        "variable": "${local.oidc_host}:sub",
+        "values": "${local.github_subjects[each.key]}",
+    }
+    assert subs["terraform_assume"]["values"] == "${local.terraform_subjects}"
+    return {role: [f"{form}:{c}" for form in forms for c in cs] for role, cs in contexts.items()}
 
-    def matches(subject):
-        return any(re.fullmatch(re.escape(p).replace(r"\*", "[^/:]*"), subject) for p in patterns)
 
-    assert matches(f"repo:{owner}/{name}:environment:production")
-    assert matches(f"repo:{owner}@123456/{name}@456789:environment:production")
-    assert not matches(f"repo:{owner}/{name}-fork:environment:production")
-    assert not matches(f"repo:{owner}/{name}:environment:staging")
-    assert not matches(f"repo:{owner}/{name}:ref:refs/heads/main")
+def matches(patterns, subject):
+    # IAM StringLike: "*" matches any characters.
+    return any(re.fullmatch(re.escape(p).replace(r"\*", ".*"), subject) for p in patterns)
+
+
+def test_github_trust_accepts_both_subject_formats_for_this_repository_only(configs, deploy):
+    local_values = tf.locals_of(configs["bootstrap"])
+    assert local_values["github_repository_subjects"] == [
+        "repo:${local.github_owner}/${local.github_name}",
+        "repo:${local.github_owner}@*/${local.github_name}@*",
+    ]
+    patterns = github_subject_patterns(configs, deploy)
+    owner, name = deploy["github_repository"].split("/")
+    production = patterns["production"]
+    assert matches(production, f"repo:{owner}/{name}:environment:production")
+    assert matches(production, f"repo:{owner}@123456/{name}@456789:environment:production")
+    assert not matches(production, f"repo:{owner}/{name}-fork:environment:production")
+    assert not matches(production, f"repo:{owner}@1/{name}-fork@2:environment:production")
+    assert not matches(production, f"repo:other/{name}:environment:production")
+    assert not matches(production, f"repo:{owner}/{name}:environment:staging")
+    assert not matches(production, f"repo:{owner}/{name}:ref:refs/heads/main")
+    assert not matches(production, f"repo:{owner}/{name}:pull_request")
+    # CI pushes images from main with the staging role; plans run on pull requests with the terraform role.
+    assert matches(patterns["staging"], f"repo:{owner}/{name}:ref:refs/heads/main")
+    assert matches(patterns["terraform"], f"repo:{owner}/{name}:pull_request")
+    assert matches(patterns["terraform"], f"repo:{owner}@7/{name}@8:environment:production")
 
 
 def test_no_secret_values_in_terraform_variables_or_tfvars(terraform):

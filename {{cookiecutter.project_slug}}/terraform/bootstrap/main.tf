@@ -171,17 +171,26 @@ data "aws_iam_openid_connect_provider" "github" {
 
 locals {
   # GitHub's subject is repo:<owner>/<repo>:<context>, or, with immutable subject claims (default for repositories
-  # created or renamed since July 2026), repo:<owner>@<owner id>/<repo>@<repo id>:<context>. Accept both for
-  # this one repository.
-  github_subjects = {
-    for environment in keys(local.deploy.environments) : environment => [
-      "repo:${local.github_owner}/${local.github_name}:environment:${environment}",
-      "repo:${local.github_owner}@*/${local.github_name}@*:environment:${environment}",
-    ]
+  # created or renamed since July 2026), repo:<owner>@<owner id>/<repo>@<repo id>:<context>. Both name this one
+  # repository only: "*" stands for the numeric ids, and owner and repository names cannot contain "@" or "/".
+  github_repository_subjects = [
+    "repo:${local.github_owner}/${local.github_name}",
+    "repo:${local.github_owner}@*/${local.github_name}@*",
+  ]
+  deploy_contexts = {
+    for environment in keys(local.deploy.environments) :
+    environment => concat(["environment:${environment}"], lookup(var.deploy_role_extra_contexts, environment, []))
   }
+  github_subjects = {
+    for environment, contexts in local.deploy_contexts :
+    environment => [for pair in setproduct(local.github_repository_subjects, contexts) : "${pair[0]}:${pair[1]}"]
+  }
+  terraform_contexts = concat(
+    var.terraform_role_contexts,
+    [for environment in keys(local.deploy.environments) : "environment:${environment}"],
+  )
   terraform_subjects = [
-    "repo:${local.github_owner}/${local.github_name}:ref:refs/heads/main",
-    "repo:${local.github_owner}@*/${local.github_name}@*:ref:refs/heads/main",
+    for pair in setproduct(local.github_repository_subjects, local.terraform_contexts) : "${pair[0]}:${pair[1]}"
   ]
 }
 
@@ -225,6 +234,7 @@ data "aws_iam_policy_document" "deploy" {
     actions = [
       "ecr:GetAuthorizationToken",
       "ecs:DescribeTaskDefinition",
+      "ecs:ListTaskDefinitions",
       "ecs:RegisterTaskDefinition",
     ]
     resources = ["*"]
@@ -237,6 +247,7 @@ data "aws_iam_policy_document" "deploy" {
       "ecr:BatchGetImage",
       "ecr:CompleteLayerUpload",
       "ecr:DescribeImages",
+      "ecr:DescribeRepositories",
       "ecr:GetDownloadUrlForLayer",
       "ecr:InitiateLayerUpload",
       "ecr:PutImage",
@@ -307,6 +318,17 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  # Lambda consumers (deploy.json functions, when the project has them) run the same image.
+  dynamic "statement" {
+    for_each = length(lookup(each.value, "functions", {})) > 0 ? [values(lookup(each.value, "functions", {}))] : []
+
+    content {
+      sid       = "DeployFunctions"
+      actions   = ["lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode"]
+      resources = [for name in statement.value : "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${name}"]
+    }
+  }
+
   statement {
     sid       = "DecryptImageLayers"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -331,8 +353,8 @@ resource "aws_iam_role_policy" "deploy" {
   policy = data.aws_iam_policy_document.deploy[each.key].json
 }
 
-# The terraform role: plans and applies the environments from the main branch. It is separate from the deploy
-# roles because it can change almost anything, and the deploy roles must not.
+# The terraform role: plans (pull requests) and applies (GitHub environments) the environments. It is separate from
+# the deploy roles because it can change almost anything, and the deploy roles must not.
 data "aws_iam_policy_document" "terraform_assume" {
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]

@@ -1,5 +1,5 @@
 output "state_bucket" {
-  description = "S3 bucket of every Terraform state (../backend.hcl)."
+  description = "S3 bucket of every Terraform state (the environments' backend.tf)."
   value       = aws_s3_bucket.state.id
 }
 

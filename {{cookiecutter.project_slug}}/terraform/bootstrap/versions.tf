@@ -10,9 +10,11 @@ terraform {
   }
 
   # The first apply creates the state bucket, so it starts with local state. Then uncomment this block and run
-  # `terraform init -migrate-state -backend-config=../backend.hcl` to move the bootstrap state into the bucket.
+  # `terraform init -migrate-state` to move the bootstrap state into the bucket.
   # backend "s3" {
+  #   bucket       = "{{ cookiecutter.__resource_prefix }}-terraform-state"
   #   key          = "bootstrap/terraform.tfstate"
+  #   region       = "{{ cookiecutter.aws_region }}"
   #   encrypt      = true
   #   use_lockfile = true
   # }
