@@ -380,6 +380,7 @@ def test_task_definition_environment_is_what_django_reads(configs, project, envi
     assert set(secrets) >= SECRET_NAMES, "secrets arrive through `secrets`, never as plain values"
     assert not [n for n in plain if re.search("SECRET|PASSWORD|TOKEN", n)]
     assert plain["DATABASE_URL"].startswith("postgres://${module.rds.username}@")
+    assert plain["DATABASE_URL"].endswith("?sslmode=require")  # the parameter group also forces TLS
     assert plain["REDIS_URL"].startswith("rediss://")
     assert secrets["DATABASE_PASSWORD"].endswith(":password::")
     assert plain["ALLOWED_HOSTS"] == "${var.domain_name}"

@@ -162,10 +162,11 @@ locals {
   }
 
   # Exactly names the Django settings read (config/settings.py); secrets only through `secrets` below.
+  # sslmode=require: the client refuses plain connections too (verify-full needs the RDS CA bundle in the image).
   app_environment = {
     ALLOWED_HOSTS        = var.domain_name
     CSRF_TRUSTED_ORIGINS = "https://${var.domain_name}"
-    DATABASE_URL         = "postgres://${module.rds.username}@${module.rds.address}:${module.rds.port}/${module.rds.database_name}"
+    DATABASE_URL         = "postgres://${module.rds.username}@${module.rds.address}:${module.rds.port}/${module.rds.database_name}?sslmode=require"
     REDIS_URL            = "rediss://${module.redis.primary_endpoint_address}:${module.redis.port}/0"
     LOG_LEVEL            = var.log_level
   }
