@@ -42,10 +42,11 @@ resource "aws_secretsmanager_secret" "auth_token" {
   #checkov:skip=CKV2_AWS_57:The token must change on the replication group and in this secret together; rotate it by replacing random_password.auth_token (README).
 }
 
+# The token is in state anyway (above), so the plain argument costs nothing and keeps the secret in step with
+# the replication group whenever the token is replaced.
 resource "aws_secretsmanager_secret_version" "auth_token" {
-  secret_id                = aws_secretsmanager_secret.auth_token.id
-  secret_string_wo         = random_password.auth_token.result
-  secret_string_wo_version = 1
+  secret_id     = aws_secretsmanager_secret.auth_token.id
+  secret_string = random_password.auth_token.result
 }
 
 resource "aws_cloudwatch_log_group" "slow_log" {
