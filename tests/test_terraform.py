@@ -598,3 +598,14 @@ def test_no_secret_values_in_terraform_variables_or_tfvars(terraform):
     rds = (terraform / "modules/rds/main.tf").read_text()
     assert "manage_master_user_password         = true" in rds
     assert "secret_string_wo" in (terraform / "environments/staging/main.tf").read_text()
+
+
+def test_only_the_staging_deploy_role_pushes_images(configs):
+    config = configs["bootstrap"]
+    policy = next(b for t, n, b in tf.blocks(config, "data") if n == "deploy")
+    static_actions = {a for s in policy["statement"] for a in s["actions"]}
+    assert "ecr:PutImage" not in static_actions
+    assert "ecr:DescribeImages" in static_actions
+    (push,) = [d["statement"] for d in policy["dynamic"] if d["statement"]["content"][0].get("sid") == "PushImage"]
+    assert push["for_each"] == "${contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []}"
+    assert tf.labelled(config, "variable")["image_push_environments"]["default"] == ["staging"]

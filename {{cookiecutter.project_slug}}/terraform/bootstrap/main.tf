@@ -240,20 +240,32 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["*"]
   }
 
+  # Every deploy checks that the image exists; only the roles in image_push_environments push new images.
   statement {
-    sid = "PushImage"
+    sid = "ReadImages"
     actions = [
-      "ecr:BatchCheckLayerAvailability",
       "ecr:BatchGetImage",
-      "ecr:CompleteLayerUpload",
       "ecr:DescribeImages",
       "ecr:DescribeRepositories",
       "ecr:GetDownloadUrlForLayer",
-      "ecr:InitiateLayerUpload",
-      "ecr:PutImage",
-      "ecr:UploadLayerPart",
     ]
     resources = [module.ecr.repository_arn]
+  }
+
+  dynamic "statement" {
+    for_each = contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []
+
+    content {
+      sid = "PushImage"
+      actions = [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:CompleteLayerUpload",
+        "ecr:InitiateLayerUpload",
+        "ecr:PutImage",
+        "ecr:UploadLayerPart",
+      ]
+      resources = [statement.value]
+    }
   }
 
   statement {

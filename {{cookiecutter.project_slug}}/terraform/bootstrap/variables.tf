@@ -27,3 +27,9 @@ variable "terraform_role_contexts" {
   type        = list(string)
   default     = ["pull_request", "ref:refs/heads/main"]
 }
+
+variable "image_push_environments" {
+  description = "Environments whose deploy role may push images to ECR: CI pushes each new image once, from main, with the staging role; production only deploys images that are already there."
+  type        = list(string)
+  default     = ["staging"]
+}
