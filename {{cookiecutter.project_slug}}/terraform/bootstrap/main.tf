@@ -223,7 +223,7 @@ locals {
   ecs_arn = "arn:${local.partition}:ecs:${local.region}:${local.account_id}"
 }
 
-# The CI deploy role of one environment: push the image, register the task definitions, update the services,
+# The CI deploy role of one environment: check (staging: push) the image, register the task definitions, update the services,
 # run the one-off tasks, and pass exactly this environment's two task roles to ECS.
 data "aws_iam_policy_document" "deploy" {
   for_each = local.deploy.environments
