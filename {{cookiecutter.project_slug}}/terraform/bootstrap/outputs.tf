@@ -1,0 +1,24 @@
+output "state_bucket" {
+  description = "S3 bucket of every Terraform state (the environments' backend.tf)."
+  value       = aws_s3_bucket.state.id
+}
+
+output "ecr_repository_url" {
+  description = "Registry URL CI pushes <git sha> tags to."
+  value       = module.ecr.repository_url
+}
+
+output "deploy_role_arns" {
+  description = "environment => role GitHub Actions assumes to deploy (aws-actions/configure-aws-credentials role-to-assume)."
+  value       = { for environment, role in aws_iam_role.deploy : environment => role.arn }
+}
+
+output "terraform_role_arn" {
+  description = "Role GitHub Actions assumes to plan and apply terraform from main."
+  value       = aws_iam_role.terraform.arn
+}
+
+output "github_oidc_provider_arn" {
+  description = "The account's GitHub Actions OIDC provider."
+  value       = local.oidc_arn
+}

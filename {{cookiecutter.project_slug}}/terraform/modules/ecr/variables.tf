@@ -1,0 +1,21 @@
+variable "name" {
+  description = "Repository name (deploy.json's ecr_repository)."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the images at rest."
+  type        = string
+}
+
+variable "keep_tagged_images" {
+  description = "How many SHA-tagged images to keep; older ones expire."
+  type        = number
+  default     = 50
+}
+
+variable "untagged_image_expiry_days" {
+  description = "Days after which untagged images expire."
+  type        = number
+  default     = 7
+}

@@ -1,0 +1,19 @@
+output "execution_role_arn" {
+  description = "Role ECS uses to start tasks."
+  value       = aws_iam_role.execution.arn
+}
+
+output "execution_role_name" {
+  description = "Name of the execution role."
+  value       = aws_iam_role.execution.name
+}
+
+output "task_role_arn" {
+  description = "Role the application runs as."
+  value       = aws_iam_role.task.arn
+}
+
+output "task_role_name" {
+  description = "Name of the task role."
+  value       = aws_iam_role.task.name
+}

@@ -1,0 +1,42 @@
+variable "name" {
+  description = "Name prefix of the roles (deploy.json cluster): <name>-execution and <name>-task, the names the CI deploy role may pass."
+  type        = string
+}
+
+variable "ecr_repository_arn" {
+  description = "The one repository the execution role may pull from."
+  type        = string
+}
+
+variable "log_group_arns" {
+  description = "Log groups the containers write to."
+  type        = list(string)
+}
+
+variable "secret_arns" {
+  description = "Secrets Manager secrets the task definitions inject (without :json-key:: suffixes)."
+  type        = list(string)
+}
+
+variable "kms_key_arns" {
+  description = "KMS keys that encrypt those secrets; usable only through Secrets Manager."
+  type        = list(string)
+}
+
+variable "task_permissions" {
+  description = "The application's own permissions, statement id => { actions, resources }. Actions and resources are validated: no \"*\" and no service wildcard."
+  type = map(object({
+    actions   = list(string)
+    resources = list(string)
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for statement in values(var.task_permissions) :
+      alltrue([for action in statement.actions : action != "*" && !endswith(action, ":*")]) &&
+      alltrue([for resource in statement.resources : resource != "*"])
+    ])
+    error_message = "task_permissions must name actions and resources: no \"*\" action, no \"service:*\", no \"*\" resource."
+  }
+}
