@@ -309,9 +309,9 @@ def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, py
     same addresses CI's service containers use). The image itself is the container issue's to test."""
     require(service_reachable(5432) and service_reachable(6379), "PostgreSQL and Redis on 127.0.0.1")
     project = generated(**{**DEFAULT, "python_version": python})
-    venv = project / ".venv"
+    venv = project.parent / "venv"  # where make_venv puts it; another module may have made it already
     if not (venv / "bin" / "python").exists():
-        make_venv(project, python)
+        venv = make_venv(project, python)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE", "REDIS", "SECRET"))}
     for s, passed, command in in_image_commands(project):
         env = {**base, "DOTENV_PATH": "/nonexistent", "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
