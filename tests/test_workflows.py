@@ -362,6 +362,22 @@ def test_terraform_reads_the_same_deploy_json(generated):
     require(tf_files, "terraform/ is not in the generated project yet (the terraform issue adds it)")
     readers = [p for p in tf_files if re.search(r"jsondecode\(\s*file\([^)]*deploy\.json", p.read_text())]
     assert readers, "no terraform file reads deploy.json"
+    # The root modules terraform.yml plans and Dependabot watches are the ones that exist.
+    roots = ["bootstrap", *(f"environments/{e}" for e in deploy_json(project)["environments"])]
+    assert [r for r in roots if not list((project / "terraform" / r).glob("*.tf"))] == []
+
+
+def test_the_build_args_and_dockerfile_ci_uses_exist(generated):
+    project = generated(**DEFAULT)
+    dockerfile = project / "Dockerfile"
+    require(dockerfile.exists(), "no Dockerfile in the generated project yet (the container issue adds it)")
+    ci = load_workflow(project / ".github" / "workflows" / "ci.yml")
+    build = next(s for s in steps(ci["jobs"]["image"]) if "build-push-action" in s.get("uses", ""))
+    passed = {line.split("=", 1)[0] for line in build["with"]["build-args"].splitlines()}
+    declared = set(re.findall(r"^\s*ARG\s+(\w+)", dockerfile.read_text(), flags=re.MULTILINE))
+    assert passed <= declared
+    hadolint = next(s for s in steps(ci["jobs"]["lint"]) if "hadolint" in s.get("uses", ""))
+    assert (project / hadolint["with"]["dockerfile"]).is_file()
 
 
 @ALL
