@@ -200,12 +200,19 @@ def test_images_are_tagged_with_the_commit_sha_and_never_latest(generated, combo
         text = path.read_text()
         assert not re.search(r":latest\b|tags:.*\blatest\b|imageTag=latest", text), path.name
     ci = load_workflow(project / ".github" / "workflows" / "ci.yml")
-    assert ci["env"]["IMAGE"] == "app:${{ github.sha }}"
-    build = next(s for s in steps(ci["jobs"]["image"]) if "build-push-action" in s.get("uses", ""))
-    assert build["with"]["tags"] == "${{ env.IMAGE }}"
-    assert build["with"]["push"] is False
-    assert build["with"]["load"] is True
-    assert build["with"]["cache-from"] == "type=gha"
+    assert ci["env"] == {"IMAGE": "app:${{ github.sha }}", "TEST_IMAGE": "app-test:${{ github.sha }}"}
+    builds = {
+        s["with"]["target"]: s["with"] for s in steps(ci["jobs"]["image"]) if "build-push-action" in s.get("uses", "")
+    }
+    assert builds["runtime"]["tags"] == "${{ env.IMAGE }}"
+    assert builds["test"]["tags"] == "${{ env.TEST_IMAGE }}"
+    for build in builds.values():
+        assert build["push"] is False
+        assert build["load"] is True
+        assert "type=gha,scope=runtime" in build["cache-from"]
+    # Only the production image is saved for the push job.
+    (save,) = [s["run"] for s in steps(ci["jobs"]["image"]) if "docker save" in s.get("run", "")]
+    assert save == 'docker save --output image.tar "$IMAGE"'
     push = next(s for s in steps(ci["jobs"]["push"]) if "docker push" in s.get("run", ""))
     pushed = [shlex.split(line)[2:] for line in push["run"].splitlines() if line.strip().startswith("docker push")]
     assert pushed == [["$REGISTRY/$REPOSITORY:$GITHUB_SHA"]]
@@ -219,7 +226,8 @@ def test_ci_builds_once_and_pushes_the_tested_image_only_from_main(generated, co
     assert set(ci["on"]) == {"pull_request", "push"}
     assert ci["on"]["push"]["branches"] == ["main"]
     builds = [(j, s) for j, job in ci["jobs"].items() for s in steps(job) if "build-push-action" in s.get("uses", "")]
-    assert [j for j, _ in builds] == ["image"]
+    # One job builds; its two targets share every layer up to the application (see the Dockerfile test below).
+    assert [(j, s["with"]["target"]) for j, s in builds] == [("image", "runtime"), ("image", "test")]
     main_only = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     push = ci["jobs"]["push"]
     assert push["if"] == main_only
@@ -241,7 +249,9 @@ def test_ci_builds_once_and_pushes_the_tested_image_only_from_main(generated, co
 
 
 def in_image_commands(project):
-    """(step, variables passed, command) for every `docker run ... "$IMAGE" command` of ci.yml's image job."""
+    """(step, variables passed, command) for every `docker run ... "$IMAGE"|"$TEST_IMAGE" ...` of ci.yml's image
+    job, the command as it runs inside: the production image's `manage` role is `python manage.py`, while the test
+    image (no entrypoint) runs its command as given."""
     ci = load_workflow(project / ".github" / "workflows" / "ci.yml")
     found = []
     for s in steps(ci["jobs"]["image"]):
@@ -249,9 +259,13 @@ def in_image_commands(project):
             if "docker run " not in line:
                 continue
             words = shlex.split(line.split("docker run ", 1)[1], posix=False)
-            at = words.index('"$IMAGE"')
+            at = next(i for i, w in enumerate(words) if w in ('"$IMAGE"', '"$TEST_IMAGE"'))
             passed = [words[i + 1] for i, w in enumerate(words[:at]) if w == "--env"]
-            found.append((s, passed, words[at + 1 :]))
+            command = words[at + 1 :]
+            if words[at] == '"$IMAGE"':
+                assert command[0] == "manage", "the production image runs roles: web, migrate, manage"
+                command = ["python", "manage.py", *command[1:]]
+            found.append((s, passed, command))
     assert len(found) == 3
     return found
 
@@ -378,6 +392,19 @@ def test_the_build_args_and_dockerfile_ci_uses_exist(generated):
     assert passed <= declared
     hadolint = next(s for s in steps(ci["jobs"]["lint"]) if "hadolint" in s.get("uses", ""))
     assert (project / hadolint["with"]["dockerfile"]).is_file()
+    # The targets CI builds exist, and both start from the same application stage.
+    parents = {}
+    for parent, stage in re.findall(r"^FROM\s+(\S+)\s+AS\s+(\w+)", dockerfile.read_text(), flags=re.M | re.I):
+        parents[stage] = parent
+    targets = {s["with"]["target"] for s in steps(ci["jobs"]["image"]) if "build-push-action" in s.get("uses", "")}
+    assert targets <= set(parents)
+    assert len({parents[t] for t in targets}) == 1
+    # The production image's entrypoint has the `manage` role CI's checks use.
+    entrypoint = re.search(r'^ENTRYPOINT \["/app/([\w.-]+)"\]', dockerfile.read_text(), flags=re.MULTILINE).group(1)
+    assert re.search(r"^\s*manage\)", (project / entrypoint).read_text(), flags=re.MULTILINE)
+    # And CI's test command is the one `make test-in-docker` runs.
+    (test_command,) = [c for _, _, c in in_image_commands(project) if "pytest" in c]
+    assert any(" ".join(test_command) in line for line in makefile_recipes(project)["test-in-docker"])
 
 
 @ALL
