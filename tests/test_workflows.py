@@ -742,3 +742,40 @@ def test_previous_fails_clearly_when_there_is_no_earlier_image(deploy_world):
     result = script(world, fake, "previous-sha.sh", "staging")
     assert result.returncode != 0
     assert "give the SHA explicitly" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# CI's image steps, run as written against the real images (needs the container issue's Dockerfile and harness)
+
+
+def test_ci_image_steps_pass_in_the_real_images(generated):
+    """ci.yml's in-image `docker run` lines, verbatim but for the image names, against the runtime and test
+    targets built by a real engine (the container issue's harness), on the host's PostgreSQL and Redis."""
+    project = generated(**DEFAULT)
+    require((project / "Dockerfile").exists(), "no Dockerfile in the generated project yet (the container issue)")
+    require(service_reachable(5432) and service_reachable(6379), "PostgreSQL and Redis on 127.0.0.1")
+    try:
+        import docker_harness
+    except ImportError:
+        docker_harness = None
+    require(docker_harness, "tests/docker_harness.py (the container issue's engine harness) is missing")
+    ci = load_workflow(project / ".github" / "workflows" / "ci.yml")
+    with docker_harness.engine() as docker:
+        docker_harness.ensure_base_image(docker, DEFAULT["python_version"])
+        names = {}
+        for s in steps(ci["jobs"]["image"]):
+            if "build-push-action" not in s.get("uses", ""):
+                continue
+            options = s["with"]
+            tag = f"dat-ci-{options['target']}:{SHA[:12]}"
+            args = [arg for pair in (options.get("build-args") or "").splitlines() for arg in ("--build-arg", pair)]
+            # Host network: the stand-in engine has no bridge (see docker_harness).
+            docker("build", "--network", "host", "--target", options["target"], *args, "--tag", tag, project)
+            names[options["tags"].removeprefix("${{ env.").removesuffix(" }}")] = tag
+        assert set(names) == {"IMAGE", "TEST_IMAGE"}
+        for s in steps(ci["jobs"]["image"]):
+            if "docker run" not in s.get("run", ""):
+                continue
+            env = {**docker.env, **{k: str(v) for k, v in s.get("env", {}).items()}, **names}
+            result = run(["bash", "-eo", "pipefail", "-c", s["run"]], cwd=project, env=env, check=False, timeout=900)
+            assert result.returncode == 0, f"{s['name']}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
