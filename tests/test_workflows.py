@@ -98,6 +98,22 @@ def test_every_shell_step_and_script_passes_shellcheck(generated, combo, tmp_pat
     run(["shellcheck", "--external-sources", *targets], cwd=project)
 
 
+def test_github_files_are_the_same_for_every_combination(generated):
+    """.github/ is copied without rendering (names come from deploy.json), which is why the behaviour tests of
+    its scripts below run on one combination."""
+    contents = {
+        combo_id(combo): {
+            str(p.relative_to(generated(**combo))): (p.read_bytes(), p.stat().st_mode)
+            for p in github_files(generated(**combo))
+        }
+        for combo in COMBOS
+    }
+    first = contents[combo_id(DEFAULT)]
+    assert len(first) == 9
+    assert all(files == first for files in contents.values())
+    assert all(mode & 0o111 for path, (_, mode) in first.items() if path.endswith(".sh"))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Supply chain and privileges
 
