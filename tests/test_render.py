@@ -6,7 +6,8 @@ import re
 import pytest
 from conftest import COMBOS, TEMPLATE, combo_id, run, tool
 
-COPIED_WITHOUT_RENDER = re.compile(r"/templates/")  # Django templates legitimately contain {{ and {%
+# Django templates and GitHub workflows (`${{ github.sha }}`) legitimately contain {{ and {%.
+COPIED_WITHOUT_RENDER = re.compile(r"/templates/|/\.github/")
 LEFTOVER = re.compile(r"\{\{|\{%|cookiecutter\.")
 
 
