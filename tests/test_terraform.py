@@ -547,6 +547,7 @@ def github_subject_patterns(configs, deploy):
         for env in deploy["environments"]
     }
     contexts["terraform"] = defaults["terraform_role_contexts"] + [f"environment:{e}" for e in deploy["environments"]]
+    contexts["terraform_plan"] = ["pull_request"]
     assume = {n: b for t, n, b in tf.blocks(config, "data") if n in {"deploy_assume", "terraform_assume"}}
     subs = {
         n: next(c for c in b["statement"][0]["condition"] if c["variable"].endswith(":sub")) for n, b in assume.items()
@@ -556,7 +557,8 @@ def github_subject_patterns(configs, deploy):
         "variable": "${local.oidc_host}:sub",
         "values": "${local.github_subjects[each.key]}",
     }
-    assert subs["terraform_assume"]["values"] == "${local.terraform_subjects}"
+    assert subs["terraform_assume"]["values"] == "${each.value}"
+    assert assume["terraform_assume"]["for_each"] == "${local.terraform_subjects}"
     return {role: [f"{form}:{c}" for form in forms for c in cs] for role, cs in contexts.items()}
 
 
@@ -582,10 +584,12 @@ def test_github_trust_accepts_both_subject_formats_for_this_repository_only(conf
     assert not matches(production, f"repo:{owner}/{name}:environment:staging")
     assert not matches(production, f"repo:{owner}/{name}:ref:refs/heads/main")
     assert not matches(production, f"repo:{owner}/{name}:pull_request")
-    # CI pushes images from main with the staging role; plans run on pull requests with the terraform role.
+    # CI pushes images from main with the staging role; pull requests plan with the read-only role only.
     assert matches(patterns["staging"], f"repo:{owner}/{name}:ref:refs/heads/main")
-    assert matches(patterns["terraform"], f"repo:{owner}/{name}:pull_request")
+    assert not matches(patterns["terraform"], f"repo:{owner}/{name}:pull_request")
     assert matches(patterns["terraform"], f"repo:{owner}@7/{name}@8:environment:production")
+    assert matches(patterns["terraform_plan"], f"repo:{owner}/{name}:pull_request")
+    assert not matches(patterns["terraform_plan"], f"repo:{owner}/{name}:environment:production")
 
 
 def test_no_secret_values_in_terraform_variables_or_tfvars(terraform):

@@ -364,7 +364,7 @@ def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, py
 def test_names_come_from_deploy_json_only(generated, combo):
     project = generated(**combo)
     deploy = deploy_json(project)
-    names = {deploy["ecr_repository"], deploy["terraform_role"], deploy["project"]}
+    names = {deploy["ecr_repository"], deploy["terraform_role"], deploy["terraform_plan_role"], deploy["project"]}
     for environment in deploy["environments"].values():
         names |= {
             environment["cluster"],
@@ -379,7 +379,13 @@ def test_names_come_from_deploy_json_only(generated, combo):
     lookups = set()
     for path in (project / ".github" / "workflows").glob("*.yml"):
         lookups |= set(re.findall(r"jq -er (?:--arg env \"\$ENVIRONMENT\" )?'([^']+)' deploy\.json", path.read_text()))
-    assert lookups >= {".aws_region", ".ecr_repository", ".terraform_role", ".environments[$env].deploy_role"}
+    assert lookups >= {
+        ".aws_region",
+        ".ecr_repository",
+        ".terraform_role",
+        ".terraform_plan_role",
+        ".environments[$env].deploy_role",
+    }
     for lookup in lookups:
         for environment in deploy["environments"]:
             run(["jq", "-er", "--arg", "env", environment, lookup, project / "deploy.json"])
@@ -582,6 +588,11 @@ def test_terraform_plans_on_pull_requests_and_applies_only_by_hand(generated, co
     assert jobs["apply"]["if"] == "github.event_name == 'workflow_dispatch'"
     assert jobs["apply"]["environment"] == "${{ inputs.environment }}"
     assert steps(jobs["apply"])[-1]["run"].endswith("apply tfplan")
+    # Pull requests (code anyone with push access writes) only ever get the read-only plan role.
+    roles = {job: "\n".join(s.get("run", "") for s in steps(jobs[job])) for job in ("plan", "apply")}
+    assert "'.terraform_plan_role'" in roles["plan"]
+    assert "'.terraform_role'" not in roles["plan"]
+    assert "'.terraform_role'" in roles["apply"]
 
 
 @ALL

@@ -189,9 +189,10 @@ locals {
     var.terraform_role_contexts,
     [for environment in keys(local.deploy.environments) : "environment:${environment}"],
   )
-  terraform_subjects = [
-    for pair in setproduct(local.github_repository_subjects, local.terraform_contexts) : "${pair[0]}:${pair[1]}"
-  ]
+  terraform_subjects = {
+    apply = [for pair in setproduct(local.github_repository_subjects, local.terraform_contexts) : "${pair[0]}:${pair[1]}"]
+    plan  = [for form in local.github_repository_subjects : "${form}:pull_request"]
+  }
 }
 
 data "aws_iam_policy_document" "deploy_assume" {
@@ -365,9 +366,12 @@ resource "aws_iam_role_policy" "deploy" {
   policy = data.aws_iam_policy_document.deploy[each.key].json
 }
 
-# The terraform role: plans (pull requests) and applies (GitHub environments) the environments. It is separate from
-# the deploy roles because it can change almost anything, and the deploy roles must not.
+# Two terraform roles. "apply" changes the environments, only from protected GitHub environments: it can change
+# almost anything, which the deploy roles must not. "plan" serves pull requests, whose code anyone with push
+# access writes, so it can only read.
 data "aws_iam_policy_document" "terraform_assume" {
+  for_each = local.terraform_subjects
+
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
 
@@ -385,15 +389,15 @@ data "aws_iam_policy_document" "terraform_assume" {
     condition {
       test     = "StringLike"
       variable = "${local.oidc_host}:sub"
-      values   = local.terraform_subjects
+      values   = each.value
     }
   }
 }
 
 resource "aws_iam_role" "terraform" {
   name                 = local.deploy.terraform_role
-  description          = "GitHub Actions terraform plan/apply of ${local.deploy.github_repository}"
-  assume_role_policy   = data.aws_iam_policy_document.terraform_assume.json
+  description          = "GitHub Actions terraform apply of ${local.deploy.github_repository}"
+  assume_role_policy   = data.aws_iam_policy_document.terraform_assume["apply"].json
   max_session_duration = 3600
 }
 
@@ -446,4 +450,56 @@ resource "aws_iam_role_policy" "terraform" {
   name   = "project-iam-and-state"
   role   = aws_iam_role.terraform.id
   policy = data.aws_iam_policy_document.terraform_iam.json
+}
+
+resource "aws_iam_role" "terraform_plan" {
+  name                 = local.deploy.terraform_plan_role
+  description          = "GitHub Actions terraform plan (read only) of ${local.deploy.github_repository} pull requests"
+  assume_role_policy   = data.aws_iam_policy_document.terraform_assume["plan"].json
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role_policy_attachment" "terraform_plan" {
+  role       = aws_iam_role.terraform_plan.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
+}
+
+# ReadOnlyAccess reads no secret values; refreshing the project's secret versions and reading the state needs them.
+# Plans run with -lock=false, so nothing here writes.
+data "aws_iam_policy_document" "terraform_plan" {
+  statement {
+    sid       = "StateBucket"
+    actions   = ["s3:ListBucket", "s3:GetObject"]
+    resources = [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]
+  }
+
+  statement {
+    sid       = "ProjectSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.project}-*"]
+  }
+
+  statement {
+    sid       = "ProjectKeys"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/${local.project}-*"]
+    }
+  }
+
+  statement {
+    sid       = "StateKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "terraform_plan" {
+  name   = "state-and-project-secrets"
+  role   = aws_iam_role.terraform_plan.id
+  policy = data.aws_iam_policy_document.terraform_plan.json
 }

@@ -14,8 +14,13 @@ output "deploy_role_arns" {
 }
 
 output "terraform_role_arn" {
-  description = "Role GitHub Actions assumes to plan and apply terraform from main."
+  description = "Role GitHub Actions assumes to apply terraform, from a protected GitHub environment."
   value       = aws_iam_role.terraform.arn
+}
+
+output "terraform_plan_role_arn" {
+  description = "Read-only role GitHub Actions assumes to plan terraform on pull requests."
+  value       = aws_iam_role.terraform_plan.arn
 }
 
 output "github_oidc_provider_arn" {

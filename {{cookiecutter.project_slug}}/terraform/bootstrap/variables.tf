@@ -23,9 +23,9 @@ variable "deploy_role_extra_contexts" {
 }
 
 variable "terraform_role_contexts" {
-  description = "GitHub subject contexts the terraform role accepts besides the environments' (environment:<name>, added automatically): pull requests plan, main may apply."
+  description = "GitHub subject contexts the terraform (apply) role accepts besides the environments' (environment:<name>, added automatically). Pull requests never get it: they plan with the read-only plan role."
   type        = list(string)
-  default     = ["pull_request", "ref:refs/heads/main"]
+  default     = []
 }
 
 variable "image_push_environments" {
