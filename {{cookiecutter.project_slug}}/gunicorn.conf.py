@@ -29,5 +29,5 @@ loglevel = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")
 
 # Read-only root filesystem: worker heartbeat files go to memory, and no control socket is created under
 # $HOME (gunicorn >= 25 makes one by default; nobody runs gunicornc inside a container).
-worker_tmp_dir = "/dev/shm"
+worker_tmp_dir = "/dev/shm"  # noqa: S108 (per-container memory, not a shared /tmp)
 control_socket_disable = True
