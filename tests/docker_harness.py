@@ -146,16 +146,38 @@ def pyenv_prefix(version):
     return prefix
 
 
-def base_image_tarball(version):
-    """Build (once) a root filesystem tarball standing in for python:X.Y-slim; returns its cached path."""
-    prefix = pyenv_prefix(version)
-    recipe = "\n".join([RECIPE_VERSION, SUITE, *RUNTIME_PACKAGES, str(prefix), HOST_CA_BUNDLE.read_text()])
-    digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
-    target = CACHE / f"python-{PYTHONS[version]}-slim-{SUITE}-{digest}.tar"
+def _rootfs_tarball(name, suite, packages, hooks, extra_key=""):
+    """A Debian root filesystem tarball made by mmdebstrap, cached under a name that hashes its recipe."""
+    recipe = "\n".join([RECIPE_VERSION, suite, *packages, *hooks, extra_key])
+    target = CACHE / f"{name}-{suite}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}.tar"
     if target.exists():
         return target
     require(MMDEBSTRAP.exists(), "mmdebstrap is not installed (make system-deps)")
     CACHE.mkdir(parents=True, exist_ok=True)
+    # Unique per process (parallel sessions share the cache); mmdebstrap picks the format by the suffix.
+    partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.tar")
+    args = [
+        MMDEBSTRAP,
+        "--quiet",
+        "--variant=minbase",
+        "--include=" + ",".join(packages),
+        "--dpkgopt=path-exclude=/usr/share/doc/*",
+        "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+        "--dpkgopt=path-exclude=/usr/share/man/*",
+        "--dpkgopt=path-exclude=/usr/share/locale/*",
+        *[f"--customize-hook={hook}" for hook in [*hooks, 'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*']],
+        suite,
+        partial,
+        MIRROR,
+    ]
+    run(args, timeout=1200)
+    partial.rename(target)
+    return target
+
+
+def base_image_tarball(version):
+    """Build (once) a root filesystem tarball standing in for python:X.Y-slim; returns its cached path."""
+    prefix = pyenv_prefix(version)
     stdlib = f"usr/local/lib/python{version}"
     hooks = [
         # CPython in /usr/local, as in the official image, without its test suite, GUI modules or any package
@@ -170,26 +192,9 @@ def base_image_tarball(version):
         'chroot "$1" ldconfig',
         f'cp {HOST_CA_BUNDLE} "$1{CA_IN_IMAGE}"',
         'chroot "$1" python3 -c "import ssl, sqlite3, ctypes, lzma, bz2, zlib, uuid, readline, venv"',
-        'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*',
     ]
-    partial = target.with_name(target.stem + ".partial.tar")  # mmdebstrap picks the format by suffix
-    args = [
-        MMDEBSTRAP,
-        "--quiet",
-        "--variant=minbase",
-        "--include=" + ",".join(RUNTIME_PACKAGES),
-        "--dpkgopt=path-exclude=/usr/share/doc/*",
-        "--dpkgopt=path-include=/usr/share/doc/*/copyright",
-        "--dpkgopt=path-exclude=/usr/share/man/*",
-        "--dpkgopt=path-exclude=/usr/share/locale/*",
-        *[f"--customize-hook={hook}" for hook in hooks],
-        SUITE,
-        partial,
-        MIRROR,
-    ]
-    run(args, timeout=1200)
-    partial.rename(target)
-    return target
+    name = f"python-{PYTHONS[version]}-slim"
+    return _rootfs_tarball(name, SUITE, RUNTIME_PACKAGES, hooks, extra_key=HOST_CA_BUNDLE.read_text())
 
 
 def ensure_base_image(docker, version):
@@ -207,4 +212,40 @@ def ensure_base_image(docker, version):
         'CMD ["python3"]',
     ]
     docker("import", *[arg for change in changes for arg in ("--change", change)], tarball, ref)
+    return ref
+
+
+# Stand-ins for the compose file's service images, from Debian's packages: PostgreSQL 17 is in trixie (bookworm
+# has 15), Redis 7 in bookworm. Only what docker-compose.yml relies on is reproduced: POSTGRES_USER/PASSWORD/DB
+# on first start, pg_isready and redis-cli for the healthchecks, the data directories as volumes.
+POSTGRES_ENTRYPOINT = Path(__file__).parent / "stand_ins" / "postgres-entrypoint.sh"
+SERVICE_STAND_INS = {
+    "postgres:17": {
+        "suite": "trixie",
+        "packages": ["postgresql-17"],
+        "hooks": [f'install -m 0755 {POSTGRES_ENTRYPOINT} "$1/usr/local/bin/docker-entrypoint.sh"'],
+        "changes": [
+            "ENV PATH=/usr/lib/postgresql/17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "ENV PGDATA=/var/lib/postgresql/data",
+            'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]',
+            "EXPOSE 5432",
+        ],
+    },
+    "redis:7": {
+        "suite": SUITE,
+        "packages": ["redis-server"],
+        "hooks": ['mkdir -p "$1/data"'],
+        "changes": ['CMD ["redis-server", "--protected-mode", "no", "--dir", "/data"]', "EXPOSE 6379"],
+    },
+}
+
+
+def ensure_service_image(docker, ref):
+    """Make a compose service image (postgres:17, redis:7) available; a real one already there is used."""
+    if docker.has_image(ref):
+        return ref
+    spec = SERVICE_STAND_INS[ref]
+    key = POSTGRES_ENTRYPOINT.read_text() if ref.startswith("postgres") else ""
+    tarball = _rootfs_tarball(ref.replace(":", "-"), spec["suite"], spec["packages"], spec["hooks"], key)
+    docker("import", *[arg for change in spec["changes"] for arg in ("--change", change)], tarball, ref)
     return ref

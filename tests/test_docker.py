@@ -18,7 +18,7 @@ import urllib.request
 import pytest
 import yaml
 from conftest import COMBOS, TEMPLATE, combo_id, require, run, tool
-from docker_harness import DOCKER, engine, ensure_base_image
+from docker_harness import DOCKER, engine, ensure_base_image, ensure_service_image
 
 DEFAULT = COMBOS[0]  # the first choice of every option: the combination covered in full
 PY313 = {**DEFAULT, "python_version": "3.13"}
@@ -452,3 +452,56 @@ def test_git_sha_is_used_only_by_the_last_instructions(images, docker):
     assert history[0].startswith(f"LABEL org.opencontainers.image.revision={GIT_SHA}")
     assert history[1] == "ARG GIT_SHA=unknown"
     assert not any("GIT_SHA" in line or GIT_SHA in line for line in history[2:])
+
+
+def test_compose_up_runs_migrate_then_a_ready_web_and_the_suite_in_the_test_profile(images, docker, tmp_path):
+    """A real `docker-compose up` (Debian's 1.29) of the generated file, unchanged, on this engine.
+
+    The service images are the harness's stand-ins for postgres:17 and redis:7, and the app images are the
+    ones built above (tagged as compose names them): the engine here has no default bridge for compose to build
+    on, so `up --no-build` runs them. The network, DNS names, published ports, healthchecks, depends_on
+    conditions, volumes and .env handling are compose's and the engine's own.
+    """
+    binary = shutil.which("docker-compose")
+    require(binary is not None, "docker-compose is not installed (make system-deps)")
+    image = images(DEFAULT)
+    for ref in ("postgres:17", "redis:7"):
+        ensure_service_image(docker, ref)
+    slug = image.project.name
+    docker("tag", image.ref, f"{slug}:local")
+    build(docker, image.project, f"{slug}:test", target="test")
+    project = tmp_path / slug
+    shutil.copytree(image.project, project)
+    name = f"dat{secrets.token_hex(3)}"
+    web_port, db_port = free_port(), free_port()
+    env = docker.env | {"WEB_PORT": str(web_port), "DB_PORT": str(db_port)}
+
+    def compose_run(*args, check=True):
+        return run([binary, "--project-name", name, *args], cwd=project, env=env, check=check, timeout=300)
+
+    try:
+        compose_run("up", "--detach", "--no-build")
+        migrate = json.loads(docker("inspect", f"{name}_migrate_1").stdout)[0]["State"]
+        assert (migrate["Status"], migrate["ExitCode"]) == ("exited", 0)
+        deadline = time.monotonic() + 60
+        health = None
+        while health != "healthy" and time.monotonic() < deadline:
+            time.sleep(1)
+            health = json.loads(docker("inspect", f"{name}_web_1").stdout)[0]["State"]["Health"]["Status"]
+        assert health == "healthy", compose_run("logs", check=False).stdout
+        ready = {"status": "ok", "failed": [], "checks": {"database": "ok", "cache": "ok"}}
+        assert get(f"http://127.0.0.1:{web_port}/readyz") == (200, ready)
+        notes = urllib.request.Request(f"http://127.0.0.1:{web_port}/notes/", headers={"X-Forwarded-Proto": "https"})
+        assert get(notes) == (200, {"notes": []})  # the table migrate created
+        # The database is published on loopback only, with the compose file's local password.
+        probe = "import psycopg, sys; print(psycopg.connect(sys.argv[1]).execute('select current_user').fetchone()[0])"
+        url = f"postgresql://app:local-only-password@127.0.0.1:{db_port}/{slug}"
+        assert image.python(probe, url).stdout.strip() == "app"
+        published = docker("port", f"{name}_db_1").stdout.split()
+        assert published[-1] == f"127.0.0.1:{db_port}"
+        # What `make test-in-docker` runs, after its build step.
+        pytest = ["python", "-m", "pytest", "-p", "no:cacheprovider"]
+        suite = compose_run("--profile", "test", "run", "--rm", "test", *pytest)
+        assert re.search(r"^=+ \d+ passed in ", suite.stdout, flags=re.MULTILINE), suite.stdout
+    finally:
+        compose_run("--profile", "test", "down", "--volumes", "--remove-orphans", check=False)
