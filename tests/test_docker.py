@@ -135,6 +135,23 @@ def test_debian_docker_compose_accepts_the_file(generated):
     assert resolved["web"]["environment"]["SECRET_KEY"]  # from the generated .env
 
 
+MAKE_TARGETS = {
+    "up": "docker compose up --build --detach",
+    "down": "docker compose down",
+    "logs": "docker compose logs --follow",
+    "shell": "docker compose run --rm web manage shell",
+    "test-in-docker": "docker compose --profile test run --rm test python -m pytest -p no:cacheprovider",
+    "image": f"docker build --build-arg GIT_SHA={GIT_SHA} --tag",
+}
+
+
+@pytest.mark.parametrize("target", MAKE_TARGETS, ids=lambda target: f"make {target}")
+def test_makefile_container_target_runs(generated, target):
+    # What each target would run (make -n); the compose and docker commands themselves are exercised below.
+    result = run(["make", "-n", target, f"GIT_SHA={GIT_SHA}"], cwd=generated(**DEFAULT))
+    assert MAKE_TARGETS[target] in result.stdout
+
+
 def test_dockerignore_keeps_secrets_state_and_caches_out(generated):
     ignored = (generated(**DEFAULT) / ".dockerignore").read_text().splitlines()
     for pattern in (".env", ".git", ".venv", "**/__pycache__", "**/*.tfstate", "**/.terraform", "db.sqlite3"):
@@ -347,10 +364,8 @@ def test_web_role_serves_with_a_read_only_root_filesystem(images, containers, do
 def test_web_role_logs_requests_and_stops_gracefully_on_sigterm(images, containers, docker):
     web = containers(images(DEFAULT), env={"DATABASE_URL": f"{POSTGRES}/postgres", "REDIS_URL": REDIS})
     web.wait_until_serving()
-    started = time.monotonic()
     docker("stop", "--time", "30", web.id)
-    assert time.monotonic() - started < 25  # an idle server exits long before the graceful timeout
-    assert web.state()["ExitCode"] == 0
+    assert web.state()["ExitCode"] == 0  # exited on SIGTERM by itself: SIGKILL after 30 s would give 137
     logs = web.logs()
     assert '"GET /healthz HTTP/1.1" 200' in logs  # the access log reaches stdout
     assert "Shutting down: Master" in logs

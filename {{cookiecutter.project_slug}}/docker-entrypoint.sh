@@ -4,7 +4,7 @@
 set -eu
 
 role="${1:-web}"
-[ "$#" -gt 0 ] && shift
+if [ "$#" -gt 0 ]; then shift; fi
 
 case "$role" in
   web)
