@@ -27,7 +27,8 @@ accesslog = "-"
 errorlog = "-"
 loglevel = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")).lower()
 
-# Read-only root filesystem: worker heartbeat files go to memory, and no control socket is created under
-# $HOME (gunicorn >= 25 makes one by default; nobody runs gunicornc inside a container).
-worker_tmp_dir = "/dev/shm"  # noqa: S108 (per-container memory, not a shared /tmp)
+# Read-only root filesystem: worker heartbeat files go to the container's own in-memory /dev/shm (else to the
+# writable /tmp), and no control socket is created under $HOME (gunicorn >= 25 makes one by default; nobody
+# runs gunicornc inside a container).
+worker_tmp_dir = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108 (per-container memory)
 control_socket_disable = True
