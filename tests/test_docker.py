@@ -152,6 +152,12 @@ def test_makefile_container_target_runs(generated, target):
     assert MAKE_TARGETS[target] in result.stdout
 
 
+def test_entrypoint_passes_shellcheck(generated):
+    binary = shutil.which("shellcheck")
+    require(binary is not None, "shellcheck is not installed (make system-deps)")
+    run([binary, "--shell=sh", generated(**DEFAULT) / "docker-entrypoint.sh"])
+
+
 def test_dockerignore_keeps_secrets_state_and_caches_out(generated):
     ignored = (generated(**DEFAULT) / ".dockerignore").read_text().splitlines()
     for pattern in (".env", ".git", ".venv", "**/__pycache__", "**/*.tfstate", "**/.terraform", "db.sqlite3"):
@@ -384,6 +390,12 @@ def test_entrypoint_names_the_roles_when_given_an_unknown_one(images, docker):
     result = docker("run", "--rm", images(DEFAULT).ref, "dance", check=False)
     assert result.returncode == 64
     assert "unknown role 'dance': use web, migrate or manage" in result.stderr
+
+
+def test_manage_role_runs_any_management_command(images, docker):
+    env = ["--env", "SECRET_KEY=x", "--env", "ALLOWED_HOSTS=localhost"]
+    result = docker("run", "--rm", *env, images(DEFAULT).ref, "manage", "check")
+    assert "System check identified no issues" in result.stdout
 
 
 def test_production_image_carries_no_test_tools(images):
