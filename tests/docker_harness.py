@@ -87,9 +87,15 @@ def _stop(process, pidfile_dir):
     shutil.rmtree(pidfile_dir, ignore_errors=True)
 
 
+_RUNNING = []  # engines this process started and has not stopped yet: nested users share one
+
+
 @contextlib.contextmanager
 def engine():
     """Yield a Docker client: the running engine if one answers, else a private dockerd stopped on exit."""
+    if _RUNNING:
+        yield _RUNNING[-1]
+        return
     require(DOCKER.exists() and DOCKERD.exists(), "Debian's docker.io is not installed (make system-deps)")
     for host in filter(None, [os.environ.get("DOCKER_HOST"), "unix:///var/run/docker.sock"]):
         docker = Docker(host)
@@ -133,8 +139,11 @@ def engine():
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"dockerd did not start:\n{(state / 'dockerd.log').read_text()[-3000:]}")
             time.sleep(0.5)
+        _RUNNING.append(docker)
         yield docker
     finally:
+        if docker in _RUNNING:
+            _RUNNING.remove(docker)
         _stop(process, state)
         log.close()
 
