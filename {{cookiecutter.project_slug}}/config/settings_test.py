@@ -3,6 +3,10 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+# Production defaults need neither a .env nor DEBUG (none exists inside the container image): the test client's
+# host, and plain HTTP (tests that check the HTTPS redirect switch it on themselves).
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from config.settings import *  # noqa: F403
 

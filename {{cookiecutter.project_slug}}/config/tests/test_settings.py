@@ -40,9 +40,9 @@ def settings_json(expression, **env):
 
 
 def variables_read():
-    """Names passed to the env_* helpers anywhere in config/: the variables the settings read."""
+    """Names passed to the env_* helpers in config/ and gunicorn.conf.py: the variables the project reads."""
     names = set()
-    for path in (ROOT / "config").glob("*.py"):
+    for path in [*(ROOT / "config").glob("*.py"), ROOT / "gunicorn.conf.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "").startswith("env_") and node.args:
                 names.add(node.args[0].value)
