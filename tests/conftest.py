@@ -13,6 +13,8 @@ from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 CACHE = TEMPLATE / ".cache"
+# Downloads and builds kept across runs and clones (provider schema, checkov, actionlint, base images).
+SHARED_CACHE = Path(os.environ.get("DJANGO_AWS_TEMPLATE_CACHE", Path.home() / ".cache" / "django-aws-template"))
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 CHOICES = {name: value for name, value in CONTEXT.items() if isinstance(value, list) and not name.startswith("_")}
 COMBOS = [dict(zip(CHOICES, values, strict=True)) for values in itertools.product(*CHOICES.values())]

@@ -18,13 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from conftest import PYTHONS, require, run
+from conftest import PYTHONS, SHARED_CACHE, require, run
 
 # Debian's own client: it speaks BuildKit (DOCKER_BUILDKIT=1); the newer client first on PATH has no buildx.
 DOCKER = Path("/usr/bin/docker")
 DOCKERD = Path("/usr/sbin/dockerd")
 MMDEBSTRAP = Path("/usr/bin/mmdebstrap")
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "django-aws-template" / "base-images"
+CACHE = SHARED_CACHE / "base-images"
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 # What the official slim image carries: CA certificates, netbase, tzdata and the libraries CPython links to.

