@@ -548,17 +548,23 @@ def github_subject_patterns(configs, deploy):
     }
     contexts["terraform"] = defaults["terraform_role_contexts"] + [f"environment:{e}" for e in deploy["environments"]]
     contexts["terraform_plan"] = ["pull_request"]
-    assume = {n: b for t, n, b in tf.blocks(config, "data") if n in {"deploy_assume", "terraform_assume"}}
-    subs = {
-        n: next(c for c in b["statement"][0]["condition"] if c["variable"].endswith(":sub")) for n, b in assume.items()
-    }
-    assert subs["deploy_assume"] == {
-        "test": "StringLike",
-        "variable": "${local.oidc_host}:sub",
-        "values": "${local.github_subjects[each.key]}",
-    }
-    assert subs["terraform_assume"]["values"] == "${each.value}"
-    assert assume["terraform_assume"]["for_each"] == "${local.terraform_subjects}"
+    # The contexts each role trusts, as the patterns below assume them; the plan role only ever pull requests.
+    assert local_values["github_role_subjects"] == (
+        '${merge({for environment, subjects in local.github_subjects : "deploy-${environment}" => subjects}, '
+        "{terraform = [for pair in setproduct(local.github_repository_subjects, local.terraform_contexts) : "
+        '"${pair[0]}:${pair[1]}"], terraform-plan = [for form in local.github_repository_subjects : '
+        '"${form}:pull_request"]})}'
+    )
+    # One trust policy document per role, keyed as the roles below use it.
+    (assume,) = [b for t, n, b in tf.blocks(config, "data") if n == "github_assume"]
+    assert assume["for_each"] == "${local.github_role_subjects}"
+    (sub,) = [c for c in assume["statement"][0]["condition"] if c["variable"].endswith(":sub")]
+    assert sub == {"test": "StringLike", "variable": "${local.oidc_host}:sub", "values": "${each.value}"}
+    roles = {n: b for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role"}
+    policy = "${data.aws_iam_policy_document.github_assume[%s].json}"
+    assert roles["deploy"]["assume_role_policy"] == policy % '"deploy-${each.key}"'
+    assert roles["terraform"]["assume_role_policy"] == policy % '"terraform"'
+    assert roles["terraform_plan"]["assume_role_policy"] == policy % '"terraform-plan"'
     return {role: [f"{form}:{c}" for form in forms for c in cs] for role, cs in contexts.items()}
 
 

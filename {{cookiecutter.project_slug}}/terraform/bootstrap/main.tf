@@ -189,14 +189,19 @@ locals {
     var.terraform_role_contexts,
     [for environment in keys(local.deploy.environments) : "environment:${environment}"],
   )
-  terraform_subjects = {
-    apply = [for pair in setproduct(local.github_repository_subjects, local.terraform_contexts) : "${pair[0]}:${pair[1]}"]
-    plan  = [for form in local.github_repository_subjects : "${form}:pull_request"]
-  }
+  # Every role GitHub Actions assumes => the subjects it trusts. Pull requests get only the read-only plan role.
+  github_role_subjects = merge(
+    { for environment, subjects in local.github_subjects : "deploy-${environment}" => subjects },
+    {
+      terraform      = [for pair in setproduct(local.github_repository_subjects, local.terraform_contexts) : "${pair[0]}:${pair[1]}"]
+      terraform-plan = [for form in local.github_repository_subjects : "${form}:pull_request"]
+    },
+  )
 }
 
-data "aws_iam_policy_document" "deploy_assume" {
-  for_each = local.deploy.environments
+# One trust policy per role: GitHub's OIDC tokens for this repository, in the contexts that role accepts.
+data "aws_iam_policy_document" "github_assume" {
+  for_each = local.github_role_subjects
 
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -215,7 +220,7 @@ data "aws_iam_policy_document" "deploy_assume" {
     condition {
       test     = "StringLike"
       variable = "${local.oidc_host}:sub"
-      values   = local.github_subjects[each.key]
+      values   = each.value
     }
   }
 }
@@ -354,7 +359,7 @@ resource "aws_iam_role" "deploy" {
 
   name                 = each.value.deploy_role
   description          = "GitHub Actions deploys of ${local.deploy.github_repository} to ${each.key}"
-  assume_role_policy   = data.aws_iam_policy_document.deploy_assume[each.key].json
+  assume_role_policy   = data.aws_iam_policy_document.github_assume["deploy-${each.key}"].json
   max_session_duration = 3600
 }
 
@@ -366,38 +371,13 @@ resource "aws_iam_role_policy" "deploy" {
   policy = data.aws_iam_policy_document.deploy[each.key].json
 }
 
-# Two terraform roles. "apply" changes the environments, only from protected GitHub environments: it can change
-# almost anything, which the deploy roles must not. "plan" serves pull requests, whose code anyone with push
+# Two terraform roles. "terraform" (apply) changes the environments, only from protected GitHub environments: it can change
+# almost anything, which the deploy roles must not. "terraform-plan" serves pull requests, whose code anyone with push
 # access writes, so it can only read.
-data "aws_iam_policy_document" "terraform_assume" {
-  for_each = local.terraform_subjects
-
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-
-    principals {
-      type        = "Federated"
-      identifiers = [local.oidc_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringLike"
-      variable = "${local.oidc_host}:sub"
-      values   = each.value
-    }
-  }
-}
-
 resource "aws_iam_role" "terraform" {
   name                 = local.deploy.terraform_role
   description          = "GitHub Actions terraform apply of ${local.deploy.github_repository}"
-  assume_role_policy   = data.aws_iam_policy_document.terraform_assume["apply"].json
+  assume_role_policy   = data.aws_iam_policy_document.github_assume["terraform"].json
   max_session_duration = 3600
 }
 
@@ -455,7 +435,7 @@ resource "aws_iam_role_policy" "terraform" {
 resource "aws_iam_role" "terraform_plan" {
   name                 = local.deploy.terraform_plan_role
   description          = "GitHub Actions terraform plan (read only) of ${local.deploy.github_repository} pull requests"
-  assume_role_policy   = data.aws_iam_policy_document.terraform_assume["plan"].json
+  assume_role_policy   = data.aws_iam_policy_document.github_assume["terraform-plan"].json
   max_session_duration = 3600
 }
 
