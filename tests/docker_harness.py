@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from conftest import PYTHONS, SHARED_CACHE, require, run
+from project import PYTHONS, SHARED_CACHE, require, run
 
 # Debian's own client: it speaks BuildKit (DOCKER_BUILDKIT=1); the newer client first on PATH has no buildx.
 DOCKER = Path("/usr/bin/docker")

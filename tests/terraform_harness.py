@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 import hcl2
-from conftest import SHARED_CACHE as CACHE_ROOT
-from conftest import require, run
+from project import SHARED_CACHE as CACHE_ROOT
+from project import require, run
 
 # @cdktf/provider-aws 21.22.x is generated from hashicorp/aws 6.25.0; its .jsii manifest carries the schema.
 PROVIDER_PACKAGE = "@cdktf/provider-aws@21.22.1"

@@ -3,7 +3,7 @@
 import json
 import shutil
 
-from conftest import TEMPLATE, run, tool
+from project import TEMPLATE, run, tool
 
 
 def git(cwd, *args):

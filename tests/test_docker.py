@@ -9,7 +9,6 @@ import json
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,13 +16,13 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import COMBOS, TEMPLATE, combo_id, require, run, tool
 from docker_harness import DOCKER, engine, ensure_base_image, ensure_service_image
+from project import COMBOS, DEFAULT, TEMPLATE, combo_id, require, run, tool
+from services import POSTGRES_URL, free_port, postgres_database_url, redis_db_url
 
-DEFAULT = COMBOS[0]  # the first choice of every option: the combination covered in full
 PY313 = {**DEFAULT, "python_version": "3.13"}
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-REDIS = "redis://127.0.0.1:6379/15"
+POSTGRES = POSTGRES_URL
+REDIS = redis_db_url(15)
 GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
 UID = 10001
 BENCH = TEMPLATE / ".cache" / "bench"
@@ -174,12 +173,6 @@ def docker():
         yield client
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def build(docker, context, tag, *, target="runtime"):
     started = time.monotonic()
     result = docker(
@@ -238,7 +231,7 @@ def database(image):
     statement = "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
     image.python(statement, f"{POSTGRES}/postgres", f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgres://postgres@127.0.0.1:5432/{name}"
+        yield postgres_database_url(name)
     finally:
         image.python(statement, f"{POSTGRES}/postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

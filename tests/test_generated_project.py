@@ -3,34 +3,20 @@
 import os
 import re
 import secrets
-import socket
 
 import pytest
-from conftest import COMBOS, combo_id, make_venv, require, run
-
-POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def services_up():
-    def reachable(url, port):
-        host = re.search(r"//(?:[^@/]*@)?([^:/]+)", url).group(1)
-        with socket.socket() as sock:
-            sock.settimeout(2)
-            return sock.connect_ex((host, port)) == 0
-
-    require(reachable(POSTGRES, 5432), f"PostgreSQL is not reachable at {POSTGRES}")
-    require(reachable(REDIS, 6379), f"Redis is not reachable at {REDIS}")
+from project import COMBOS, combo_id, make_venv, run
+from services import REDIS_URL, postgres_database_url, require_shared_services, run_unique
 
 
 @pytest.fixture(scope="module", params=COMBOS, ids=combo_id)
 def project(request, generated):
     """A rendered combination with its own virtualenv and its own database name and cache prefix."""
-    services_up()
+    require_shared_services()
     combo = request.param
     path = generated(**combo)
     venv = make_venv(path, combo["python_version"])
-    name = "t_" + re.sub(r"\W", "_", combo_id(combo)).lower()
+    name = run_unique("t_" + re.sub(r"\W", "_", combo_id(combo)))
     env = {
         # Nothing of the outer run leaks in: no settings, and no MAKEFLAGS/MAKELEVEL from an outer `make test`.
         **{
@@ -38,8 +24,8 @@ def project(request, generated):
             for k, v in os.environ.items()
             if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "MAKE", "MFLAGS"))
         },
-        "DATABASE_URL": f"{POSTGRES}/{name}",
-        "REDIS_URL": REDIS,
+        "DATABASE_URL": postgres_database_url(name),
+        "REDIS_URL": REDIS_URL,
         "CACHE_KEY_PREFIX": name,
         # As in CI and in the image: no local .env, so the suite cannot lean on its DEBUG=true.
         "DOTENV_PATH": str(path / "absent.env"),

@@ -4,20 +4,12 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import time
-import urllib.request
 
-from conftest import CONTEXT, TEMPLATE
+from project import CONTEXT, TEMPLATE
+from services import free_port, http_get, wait_for_http
 
 README = (TEMPLATE / "README.md").read_text()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_options_table_lists_every_option_with_its_default():
@@ -50,19 +42,13 @@ def test_make_demo_generates_a_project_and_serves_it_on_the_embedded_default(tmp
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "make demo did not serve within 5 minutes"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                    ready = json.load(response)
-                break
-            except OSError:
-                time.sleep(1)
-        assert ready == {"status": "ok", "failed": [], "checks": {"database": "ok", "cache": "ok"}}
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-            assert "Notes" in response.read().decode()
+        status, body, _ = wait_for_http(f"http://127.0.0.1:{port}/readyz", seconds=300, process=server)
+        assert (status, json.loads(body)) == (
+            200,
+            {"status": "ok", "failed": [], "checks": {"database": "ok", "cache": "ok"}},
+        )
+        status, body, _ = http_get(f"http://127.0.0.1:{port}/")
+        assert "Notes" in body.decode()
         assert (demo / "my_project" / "db.sqlite3").exists(), "the embedded default is SQLite"
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -4,7 +4,7 @@ import importlib.util
 import re
 
 import pytest
-from conftest import COMBOS, TEMPLATE, combo_id, run, tool
+from project import COMBOS, TEMPLATE, combo_id, run, tool
 
 # Django templates and GitHub workflows (`${{ github.sha }}`) legitimately contain {{ and {%.
 COPIED_WITHOUT_RENDER = re.compile(r"/templates/|/\.github/")

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 import terraform_harness as tf
-from conftest import TEMPLATE, require
+from project import TEMPLATE, require
 
 TERRAFORM_DIRS = [
     "bootstrap",

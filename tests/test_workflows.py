@@ -6,10 +6,11 @@ import os
 import re
 import shlex
 import shutil
-import socket
 
+import docker_harness
 import pytest
-from conftest import COMBOS, combo_id, make_venv, require, run, tool
+from project import COMBOS, DEFAULT, combo_id, make_venv, require, run, tool
+from services import require_shared_services
 from workflows_harness import (
     OLD_SHA,
     FakeAws,
@@ -23,7 +24,6 @@ from workflows_harness import (
 )
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
-DEFAULT = COMBOS[0]
 ALL = pytest.mark.parametrize("combo", COMBOS, ids=combo_id)
 AWS_ACTION = re.compile(r"^aws-actions/")
 AWS_COMMAND = re.compile(
@@ -325,23 +325,13 @@ def test_commands_ci_runs_are_the_ones_the_makefile_and_readme_document(generate
     assert "python -m pytest" in readme
 
 
-def service_reachable(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("python", ["3.12", "3.13"], ids=lambda v: f"python={v}")
 def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, python):
     """Each in-image command, with exactly the variables CI passes, run on the local PostgreSQL and Redis (the
     same addresses CI's service containers use). The image itself is the container issue's to test."""
-    require(service_reachable(5432) and service_reachable(6379), "PostgreSQL and Redis on 127.0.0.1")
+    require_shared_services()
     project = generated(**{**DEFAULT, "python_version": python})
-    venv = project.parent / "venv"  # where make_venv puts it; another module may have made it already
-    if not (venv / "bin" / "python").exists():
-        venv = make_venv(project, python)
+    venv = make_venv(project, python)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE", "REDIS", "SECRET"))}
     for s, passed, command in in_image_commands(project):
         env = {**base, "DOTENV_PATH": "/nonexistent", "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
@@ -394,8 +384,8 @@ def test_names_come_from_deploy_json_only(generated, combo):
 def test_terraform_reads_the_same_deploy_json(generated):
     """The other half of "names from one place": terraform decodes this very file."""
     project = generated(**DEFAULT)
-    tf_files = list((project / "terraform").rglob("*.tf")) if (project / "terraform").exists() else []
-    require(tf_files, "terraform/ is not in the generated project yet (the terraform issue adds it)")
+    tf_files = list((project / "terraform").rglob("*.tf"))
+    assert tf_files
     readers = [p for p in tf_files if re.search(r"jsondecode\(\s*file\([^)]*deploy\.json", p.read_text())]
     assert readers, "no terraform file reads deploy.json"
     # The root modules terraform.yml plans and Dependabot watches are the ones that exist.
@@ -406,7 +396,7 @@ def test_terraform_reads_the_same_deploy_json(generated):
 def test_the_build_args_and_dockerfile_ci_uses_exist(generated):
     project = generated(**DEFAULT)
     dockerfile = project / "Dockerfile"
-    require(dockerfile.exists(), "no Dockerfile in the generated project yet (the container issue adds it)")
+    assert dockerfile.is_file()
     ci = load_workflow(project / ".github" / "workflows" / "ci.yml")
     build = next(s for s in steps(ci["jobs"]["image"]) if "build-push-action" in s.get("uses", ""))
     passed = {line.split("=", 1)[0] for line in build["with"]["build-args"].splitlines()}
@@ -764,20 +754,15 @@ def test_previous_fails_clearly_when_there_is_no_earlier_image(deploy_world):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# CI's image steps, run as written against the real images (needs the container issue's Dockerfile and harness)
+# CI's image steps, run as written against the real images
 
 
 def test_ci_image_steps_pass_in_the_real_images(generated):
     """ci.yml's in-image `docker run` lines, verbatim but for the image names, against the runtime and test
-    targets built by a real engine (the container issue's harness), on the host's PostgreSQL and Redis."""
+    targets built by a real engine, on the host's PostgreSQL and Redis (the addresses ci.yml gives its steps)."""
     project = generated(**DEFAULT)
-    require((project / "Dockerfile").exists(), "no Dockerfile in the generated project yet (the container issue)")
-    require(service_reachable(5432) and service_reachable(6379), "PostgreSQL and Redis on 127.0.0.1")
-    try:
-        import docker_harness
-    except ImportError:
-        docker_harness = None
-    require(docker_harness, "tests/docker_harness.py (the container issue's engine harness) is missing")
+    assert (project / "Dockerfile").is_file()
+    require_shared_services()
     ci = load_workflow(project / ".github" / "workflows" / "ci.yml")
     with docker_harness.engine() as docker:
         docker_harness.ensure_base_image(docker, DEFAULT["python_version"])

@@ -1,0 +1,103 @@
+"""The services tests talk to, in one place: PostgreSQL and Redis addresses, free ports, waiting for servers.
+
+TEST_POSTGRES_URL and TEST_REDIS_URL move the shared servers; every module reads them from here. Names made
+per run keep concurrent runs (several clones on one machine) out of each other's databases and keys.
+"""
+
+import contextlib
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+from project import require
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RUN_ID = uuid.uuid4().hex[:6]
+
+
+def address(url):
+    """(host, port) of a service URL, with the scheme's default port."""
+    parts = urllib.parse.urlsplit(url)
+    default = {"postgres": 5432, "postgresql": 5432, "redis": 6379, "rediss": 6379}.get(parts.scheme)
+    return parts.hostname or "127.0.0.1", parts.port or default
+
+
+def postgres_database_url(name):
+    """A URL for database NAME on the shared PostgreSQL server."""
+    return f"{POSTGRES_URL}/{name}"
+
+
+def redis_db_url(db):
+    """The shared Redis server, database number DB."""
+    parts = urllib.parse.urlsplit(REDIS_URL)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def run_unique(name):
+    """NAME made unique to this test run, for databases and cache prefixes (lowercase, safe in SQL)."""
+    return f"{name}_{RUN_ID}".lower()
+
+
+def port_open(host, port, timeout=2):
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def require_shared_services():
+    """The machine's PostgreSQL and Redis answer (a failure under CI=true, a skip elsewhere)."""
+    require(port_open(*address(POSTGRES_URL)), f"PostgreSQL is not reachable at {POSTGRES_URL}")
+    require(port_open(*address(REDIS_URL)), f"Redis is not reachable at {REDIS_URL}")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(host, port, seconds=30, process=None):
+    """Wait until HOST:PORT accepts connections; fail early if PROCESS (a Popen) has exited."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if port_open(host, port, timeout=1):
+            return
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode} before listening on {port}")
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listened on {host}:{port} within {seconds} s")
+
+
+def http_get(url, timeout=5, headers=None):
+    """(status, body bytes, headers) of a GET; HTTP errors are answers too."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers
+
+
+def http_json(url, timeout=5):
+    status, body, _ = http_get(url, timeout=timeout)
+    return status, json.loads(body)
+
+
+def wait_for_http(url, seconds=60, process=None, timeout=2):
+    """Poll URL until it answers at all; returns (status, body, headers). Fails early if PROCESS exited."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with contextlib.suppress(OSError):
+            return http_get(url, timeout=timeout)
+        if process is not None and process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"the server exited with {process.returncode} before answering {url}\n{output}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not answer within {seconds} s")
+        time.sleep(0.2)
