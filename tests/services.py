@@ -8,13 +8,15 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 
-from project import require
+from project import require, tool
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -101,3 +103,35 @@ def wait_for_http(url, seconds=60, process=None, timeout=2):
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} did not answer within {seconds} s")
         time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def moto_server():
+    """A moto server on a free loopback port: AWS over real HTTP for boto3, kombu and watchtower.
+
+    Yields its endpoint URL; aws_env(endpoint) gives the variables that point an AWS SDK at it.
+    """
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for_port("127.0.0.1", port, process=process)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def aws_env(endpoint, region="us-east-1"):
+    """Environment variables that send every AWS SDK call (boto3's AWS_ENDPOINT_URL) to ENDPOINT."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
