@@ -706,3 +706,16 @@ def test_only_the_staging_deploy_role_pushes_images(configs):
     (push,) = [d["statement"] for d in policy["dynamic"] if d["statement"]["content"][0].get("sid") == "PushImage"]
     assert push["for_each"] == "${contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []}"
     assert tf.labelled(config, "variable")["image_push_environments"]["default"] == ["staging"]
+
+
+# The web application firewall
+
+
+def test_waf_counts_instead_of_blocking_request_bodies_over_8_kb(configs, terraform):
+    """The common rule set's SizeRestrictions_BODY blocks bodies over 8 KB: admin forms and uploads."""
+    ((_, _, acl),) = [b for b in tf.blocks(configs["modules/alb"], "resource") if b[0] == "aws_wafv2_web_acl"]
+    (common,) = [r for r in acl["rule"] if r["name"] == "AWSManagedRulesCommonRuleSet"]
+    (group,) = common["statement"][0]["managed_rule_group_statement"]
+    overrides = {o["name"]: o["action_to_use"][0] for o in group.get("rule_action_override", [])}
+    assert list(overrides.get("SizeRestrictions_BODY", {})) == ["count"]
+    assert "SizeRestrictions_BODY" in (terraform / "modules/alb/README.md").read_text()

@@ -20,6 +20,16 @@ resource "aws_wafv2_web_acl" "this" {
       managed_rule_group_statement {
         vendor_name = "AWS"
         name        = "AWSManagedRulesCommonRuleSet"
+
+        # Bodies over 8 KB (admin forms, file uploads) are ordinary for Django: counted, not blocked. Django's
+        # DATA_UPLOAD_MAX_MEMORY_SIZE and the app's own limits decide what is too big.
+        rule_action_override {
+          name = "SizeRestrictions_BODY"
+
+          action_to_use {
+            count {}
+          }
+        }
       }
     }
 
