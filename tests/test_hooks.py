@@ -40,7 +40,8 @@ def test_regions_of_other_partitions_are_rejected_saying_why(cookies, capfd, reg
     assert result.exit_code != 0
     assert len(errors) == 1, errors
     assert errors[0].startswith(f"ERROR: aws_region='{region}' is invalid: ")
-    assert "partition" in errors[0] and "arn:aws:" in errors[0]
+    assert "partition" in errors[0]
+    assert "arn:aws:" in errors[0]
 
 
 @pytest.mark.parametrize(("answers", "field"), BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
