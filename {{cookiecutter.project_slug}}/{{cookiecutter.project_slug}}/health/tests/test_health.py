@@ -3,8 +3,11 @@
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.cache import cache
 from django.db import OperationalError, connections
 from django.test import override_settings
+
+from .. import views
 
 BEHIND_ALB = {"ALLOWED_HOSTS": ["app.example.com"], "SECURE_SSL_REDIRECT": True}
 UNREACHABLE_REDIS = {
@@ -58,6 +61,22 @@ def test_readiness_is_503_naming_the_database_when_it_fails(client_get, monkeypa
     assert response.status_code == 503
     assert response.json()["failed"] == ["database"]
     assert response.json()["checks"]["database"] == "error: OperationalError"
+
+
+@pytest.mark.django_db
+def test_readiness_probes_at_the_same_moment_do_not_fail_each_other(client, monkeypatch):
+    read, interleaved = cache.get, []
+
+    def read_after_another_probe(key, *args, **kwargs):
+        if not interleaved:
+            interleaved.append(key)
+            views.check_cache()  # another worker's probe, between this one's write and its read
+        return read(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", read_after_another_probe)
+    response = client.get("/readyz")
+    assert interleaved
+    assert response.json()["checks"]["cache"] == "ok"
 
 
 @pytest.mark.django_db
