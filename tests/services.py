@@ -15,6 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from pathlib import Path
 
 from project import require, tool
 
@@ -135,3 +136,76 @@ def aws_env(endpoint, region="us-east-1"):
         "AWS_DEFAULT_REGION": region,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+
+
+UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
+
+
+@contextlib.contextmanager
+def gunicorn(venv, cwd, app, env, workers=2, config=None, log_path=None):
+    """Serve the ASGI APP from CWD under gunicorn with uvicorn workers, as the image's web role does.
+
+    CONFIG (a gunicorn.conf.py) is read first and the bind, worker class and worker count given here win, so a
+    generated project and a bare Django project run under the same server. Yields a Server once every worker
+    has finished starting; its log (errors and app output; access lines go to their own file) is LOG_PATH.
+    """
+    port = free_port()
+    log_path = Path(log_path or tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
+    access_path = log_path.with_name(log_path.name + ".access")
+    args = [Path(venv) / "bin" / "gunicorn", *(["--config", config] if config else [])]
+    args += ["--bind", f"127.0.0.1:{port}", "--worker-class", UVICORN_WORKER, "--workers", str(workers)]
+    args += ["--no-control-socket", "--access-logfile", access_path, app]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(a) for a in args], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        server = Server(process, port, log_path, access_path)
+        try:
+            server.wait_until_started(workers)
+            yield server
+        finally:
+            server.stop()
+
+
+class Server:
+    def __init__(self, process, port, log_path, access_path):
+        self.process, self.port, self.log_path, self.access_path = process, port, log_path, access_path
+
+    def url(self, path=""):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_started(self, workers, seconds=120):
+        deadline = time.monotonic() + seconds
+        while self.log().count("Application startup complete") < workers:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"gunicorn did not start {workers} workers:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def postgres_database(python, name):
+    """A fresh database NAME on the shared PostgreSQL, made and dropped through PYTHON's psycopg (a generated
+    project's virtualenv; the template's own tooling has no PostgreSQL driver). Yields its URL."""
+    statement = "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
+
+    def execute(sql, check=True):
+        subprocess.run([str(python), "-c", statement, postgres_database_url("postgres"), sql], check=check)
+
+    execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_database_url(name)
+    finally:
+        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', check=False)

@@ -26,10 +26,15 @@ def check_database():
 
 
 def check_cache():
+    # A key of its own per probe: probes from every worker run at once and must not read each other's value.
     token = secrets.token_hex(8)
-    cache.set("readyz:probe", token, timeout=10)
-    if cache.get("readyz:probe") != token:
-        raise RuntimeError("value written to the cache was not read back")
+    key = f"readyz:probe:{token}"
+    cache.set(key, token, timeout=10)
+    try:
+        if cache.get(key) != token:
+            raise RuntimeError("value written to the cache was not read back")
+    finally:
+        cache.delete(key)
 
 
 CHECKS = {"database": check_database, "cache": check_cache}
