@@ -12,7 +12,7 @@ PROJECT_MODULES = {
     "asgiref", "aws_embedded_metrics", "awslambdaric", "boto3", "botocore", "celery", "config", "conftest",
     "dj_database_url", "django", "django_redis", "gunicorn", "kombu", "manage", "moto", "psycopg",
     "psycopg_pool", "pytest", "pytest_django", "redis", "test", "tests", "uvicorn", "uvicorn_worker",
-    "watchtower", "whitenoise",
+    "servestatic", "watchtower",
 }  # fmt: skip
 
 # Commercial regions plus GovCloud, as listed by `aws account list-regions --all-regions` in 2026.

@@ -76,10 +76,18 @@ def test_python_version_choice_reaches_every_layer(generated):
 ODD_ANSWERS = {
     "apostrophes": {"project_name": "O'Brien's Bakery", "author_name": "Seán O'Brien"},
     "double-quotes": {"project_name": 'The "Best" Shop', "description": 'A "quoted" description'},
-    "backslashes": {"project_name": "Back\\slash Shop", "description": "paths like C:\\temp\\new", "author_name": "A\\B"},
+    "backslashes": {
+        "project_name": "Back\\slash Shop",
+        "description": "paths like C:\\temp\\new",
+        "author_name": "A\\B",
+    },
     "braces-and-backticks": {"description": "uses {braces}, `backticks` and $dollars", "author_name": "{Jane}"},
     "long-name": {"project_name": "A Rather Long Project Name For The Regional Office Of Sales " * 2},
-    "unicode-author": {"project_name": "Café & Co", "author_name": "Zoë Ångström-Łukasz 東京", "description": "Ünïcode ✓"},
+    "unicode-author": {
+        "project_name": "Café & Co",
+        "author_name": "Zoë Ångström-Łukasz 東京",
+        "description": "Ünïcode ✓",
+    },
 }
 
 
