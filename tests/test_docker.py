@@ -332,7 +332,7 @@ def test_migrate_role_then_web_role_serve_against_real_postgres_and_redis(images
         behind_alb = {"Host": "localhost", "X-Forwarded-Proto": "https"}
         request = urllib.request.Request(web.url("/notes/"), headers=behind_alb)
         assert get(request) == (200, {"notes": []})
-        # Static files were collected at build time and are served by WhiteNoise.
+        # Static files were collected at build time and are served by ServeStatic.
         static = urllib.request.Request(web.url("/static/admin/css/base.css"), headers=behind_alb)
         with urllib.request.urlopen(static, timeout=5) as response:
             assert response.status == 200
