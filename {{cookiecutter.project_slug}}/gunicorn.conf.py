@@ -22,10 +22,20 @@ keepalive = 65
 # Only the load balancer reaches the tasks (security groups), so its X-Forwarded-* headers are trusted.
 forwarded_allow_ips = "*"
 
-# Logs go to stdout/stderr, where the container runtime (CloudWatch Logs on ECS) collects them.
+# Logs go to stdout, where the container runtime (CloudWatch Logs on ECS) collects them, as one JSON object per
+# line like the app's own (observability/logs.py), so CloudWatch Logs Insights reads every line the same way.
 accesslog = "-"
 errorlog = "-"
 loglevel = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")).lower()
+logconfig_dict = {
+    "root": {"level": loglevel.upper(), "handlers": ["json"]},
+    "loggers": {
+        name: {"level": loglevel.upper(), "handlers": ["json"], "propagate": False, "qualname": name}
+        for name in ("gunicorn.error", "gunicorn.access")
+    },
+    "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+    "formatters": {"json": {"()": "{{ cookiecutter.project_slug }}.observability.logs.LogFormatter"}},
+}
 
 # Read-only root filesystem: worker heartbeat files go to the container's own in-memory /dev/shm (else to the
 # writable /tmp), and no control socket is created under $HOME (gunicorn >= 25 makes one by default; nobody

@@ -37,7 +37,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so load balancer health checks skip host validation and the HTTPS redirect.
+    # First: request id, latency and status of every response except health checks (which it never counts).
+    "{{ cookiecutter.project_slug }}.observability.middleware.RequestMetricsMiddleware",
+    # Next, so load balancer health checks skip host validation and the HTTPS redirect.
     "{{ cookiecutter.project_slug }}.health.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
@@ -135,10 +137,49 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 
+# Logs: one JSON object per line on stdout (observability/logs.py), collected by the awslogs driver on ECS.
+# CLOUDWATCH_LOG_GROUP ships the same lines (and the metric records) straight to CloudWatch Logs, for hosts
+# outside ECS; the group must exist (terraform creates it with retention and encryption).
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+CLOUDWATCH_LOG_GROUP = env_str("CLOUDWATCH_LOG_GROUP", default="")
+# Metrics: one CloudWatch Embedded Metric Format record per request (observability/middleware.py).
+METRICS_NAMESPACE = env_str("METRICS_NAMESPACE", default="{{ cookiecutter.__resource_prefix }}")
+METRICS_SERVICE = env_str("METRICS_SERVICE", default="web")
+METRICS_ENVIRONMENT = env_str("METRICS_ENVIRONMENT", default="local")
+
+_log_handlers = ["console", "cloudwatch"] if CLOUDWATCH_LOG_GROUP else ["console"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
+    "filters": {"request_context": {"()": "{{ cookiecutter.project_slug }}.observability.logs.RequestContextFilter"}},
+    "formatters": {"json": {"()": "{{ cookiecutter.project_slug }}.observability.logs.LogFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_context"],
+        },
+        **(
+            {
+                "cloudwatch": {
+                    "()": "{{ cookiecutter.project_slug }}.observability.logs.CloudWatchLogsHandler",
+                    "log_group_name": CLOUDWATCH_LOG_GROUP,
+                    "formatter": "json",
+                    "filters": ["request_context"],
+                }
+            }
+            if CLOUDWATCH_LOG_GROUP
+            else {}
+        ),
+    },
+    "root": {"handlers": _log_handlers, "level": LOG_LEVEL},
+    "loggers": {
+        # Metric records are whole JSON objects of their own; never dropped by LOG_LEVEL.
+        "observability.emf": {"handlers": _log_handlers, "level": "INFO", "propagate": False},
+        # Django's own console handler (DEBUG) would print each of its lines a second time, as plain text.
+        "django": {"handlers": _log_handlers, "level": LOG_LEVEL, "propagate": False},
+        # The AWS SDK logs every call; shipping logs must not produce more logs.
+        **{name: {"level": "WARNING"} for name in ("botocore", "boto3", "urllib3", "s3transfer")},
+    },
 }
