@@ -1,11 +1,12 @@
 """Liveness and readiness endpoints for the load balancer, ECS and docker compose."""
 
 import logging
-import secrets
+import sys
+import uuid
 
 from django.core.cache import cache
 from django.db import connections
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -26,10 +27,13 @@ def check_database():
 
 
 def check_cache():
-    token = secrets.token_hex(8)
-    cache.set("readyz:probe", token, timeout=10)
-    if cache.get("readyz:probe") != token:
+    # A key of its own per probe: concurrent probes from several tasks sharing one Redis never overwrite each
+    # other's value. It expires on its own, and is deleted at once when the read-back worked.
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, key, timeout=10)
+    if cache.get(key) != key:
         raise RuntimeError("value written to the cache was not read back")
+    cache.delete(key)
 
 
 CHECKS = {"database": check_database, "cache": check_cache}
@@ -51,3 +55,12 @@ def readyz(request):
     failed = [name for name, result in checks.items() if result != "ok"]
     body = {"status": "unavailable" if failed else "ok", "failed": failed, "checks": checks}
     return JsonResponse(body, status=503 if failed else 200)
+
+
+def server_error(request):
+    """handler500: database trouble that escaped DatabaseUnavailableMiddleware (raised outside a view) is 503 too."""
+    from .middleware import UNAVAILABLE, unavailable  # here: the middleware imports this module
+
+    if isinstance(sys.exception(), UNAVAILABLE):
+        return unavailable()
+    return HttpResponseServerError("Server error.\n", content_type="text/plain")
