@@ -212,6 +212,8 @@ def postgres_database(python, name):
         yield postgres_database_url(name)
     finally:
         execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', check=False)
+
+
 class PrivatePostgres:
     """A PostgreSQL server of this test's own on a free port, which fault tests may stop, restart and freeze.
 
