@@ -757,6 +757,7 @@ def test_previous_fails_clearly_when_there_is_no_earlier_image(deploy_world):
 # CI's image steps, run as written against the real images
 
 
+@pytest.mark.docker
 def test_ci_image_steps_pass_in_the_real_images(generated):
     """ci.yml's in-image `docker run` lines, verbatim but for the image names, against the runtime and test
     targets built by a real engine, on the host's PostgreSQL and Redis (the addresses ci.yml gives its steps)."""
