@@ -719,3 +719,42 @@ def test_waf_counts_instead_of_blocking_request_bodies_over_8_kb(configs, terraf
     overrides = {o["name"]: o["action_to_use"][0] for o in group.get("rule_action_override", [])}
     assert list(overrides.get("SizeRestrictions_BODY", {})) == ["count"]
     assert "SizeRestrictions_BODY" in (terraform / "modules/alb/README.md").read_text()
+
+
+# Load balancer access logs in every region the pre-generation hook accepts
+
+
+def hook_regions():
+    """AWS_REGIONS of hooks/pre_gen_project.py (a Jinja-rendered file, so read, not imported)."""
+    for node in ast.parse((TEMPLATE / "hooks" / "pre_gen_project.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "AWS_REGIONS":
+            return ast.literal_eval(node.value)
+    raise AssertionError("no AWS_REGIONS in hooks/pre_gen_project.py")
+
+
+# Regions opened since August 2022: Elastic Load Balancing has no account there, only the log delivery service.
+LOG_DELIVERY_SERVICE_REGIONS = {
+    "ap-east-2", "ap-south-2", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+    "ca-west-1", "eu-central-2", "eu-south-2", "il-central-1", "me-central-1", "mx-central-1",
+}  # fmt: skip
+
+
+def test_access_log_writer_is_known_for_every_region_the_hook_accepts_without_a_lookup(configs):
+    config = configs["modules/alb"]
+    # aws_elb_service_account errors in regions that have no such account: plan would fail there.
+    assert [n for t, n, _ in tf.blocks(config, "data") if t == "aws_elb_service_account"] == []
+    accounts = tf.locals_of(config)["elb_log_accounts"]
+    regions = hook_regions()
+    assert set(accounts) == regions - LOG_DELIVERY_SERVICE_REGIONS
+    assert all(re.fullmatch(r"\d{12}", account) for account in accounts.values())
+    assert tf.locals_of(config)["elb_log_account"] == (
+        "${lookup(local.elb_log_accounts, data.aws_region.current.region, null)}"
+    )
+    policy = next(b for t, n, b in tf.blocks(config, "data") if n == "access_logs")
+    (writer,) = [s for s in policy["statement"] if s.get("sid") == "LoadBalancerLogDelivery"]
+    (principal,) = writer["principals"]
+    assert principal["type"] == '${local.elb_log_account == null ? "Service" : "AWS"}'
+    assert principal["identifiers"] == [
+        '${local.elb_log_account == null ? "logdelivery.elasticloadbalancing.amazonaws.com" : '
+        '"arn:${data.aws_partition.current.partition}:iam::${local.elb_log_account}:root"}'
+    ]
