@@ -41,11 +41,10 @@ PRODUCTION_REQUIRED = {
     "SECRET_KEY",
     "ALLOWED_HOSTS",
     "DATABASE_URL",
-    "DATABASE_PASSWORD",
     "REDIS_URL",
     "REDIS_PASSWORD",
 }
-SECRET_NAMES = {"SECRET_KEY", "DATABASE_PASSWORD", "REDIS_PASSWORD"}
+SECRET_NAMES = {"SECRET_KEY", "REDIS_PASSWORD"}
 # Actions AWS offers no resource-level permission for; "*" is the only resource they accept.
 UNSCOPABLE_ACTIONS = {
     "ecr:GetAuthorizationToken",
@@ -457,24 +456,121 @@ def ecs_call(configs):
     return tf.labelled(configs[STACK], "module")["ecs"]
 
 
-def test_task_definition_environment_is_what_django_reads(configs, project):
-    plain, secrets = app_locals(configs)
+def container_environment(configs, deploy):
+    """role => (plain environment, secrets) of its container, followed from the stack through the ECS module's
+    variables and locals into container_definitions, as Terraform would merge them."""
+    stack = tf.locals_of(configs[STACK])
     call = ecs_call(configs)
     assert call["environment"] == "${local.app_environment}"
+    assert call["task_environment"] == "${local.task_environment}"
     assert call["secrets"] == "${local.app_secrets}"
+    ecs = tf.locals_of(configs["modules/ecs"])
+    assert ecs["environment"] == (
+        "${{for role, task in local.tasks : role => [for name, value in "
+        "merge(var.environment, lookup(var.task_environment, role, {})) : {name = name, value = value}]}}"
+    )
+    assert ecs["secrets"] == "${[for name in sort(keys(var.secrets)) : {name = name, valueFrom = var.secrets[name]}]}"
+    ((_, _, task),) = [b for b in tf.blocks(configs["modules/ecs"], "resource") if b[0] == "aws_ecs_task_definition"]
+    containers = re.sub(r"\s+", " ", task["container_definitions"])
+    assert "environment = local.environment[each.key]" in containers
+    assert "secrets = local.secrets" in containers
+    # task_environment: every service gets the services' values, every one-off task the one-off tasks'.
+    assert stack["task_environment"] == (
+        "${merge({for role in keys(local.names.services) : role => local.service_environment}, "
+        "{for role in keys(local.names.one_off_tasks) : role => local.one_off_task_environment})}"
+    )
+    names = deploy["environments"]["staging"]
+    roles = {
+        **{r: "service_environment" for r in names["services"]},
+        **{r: "one_off_task_environment" for r in names["one_off_tasks"]},
+    }
+    return {role: ({**stack["app_environment"], **stack[own]}, stack["app_secrets"]) for role, own in roles.items()}
+
+
+def test_every_container_gets_exactly_what_django_reads(configs, project, deploy):
     read = settings_env_names(project)
     assert {"SECRET_KEY", "DATABASE_URL"} <= read  # the parser found the settings
-    assert set(plain) | set(secrets) <= read
-    assert set(plain) | set(secrets) >= PRODUCTION_REQUIRED
-    assert set(plain) & set(secrets) == set()
-    assert set(secrets) >= SECRET_NAMES, "secrets arrive through `secrets`, never as plain values"
-    assert not [n for n in plain if re.search("SECRET|PASSWORD|TOKEN", n)]
-    assert plain["DATABASE_URL"].startswith("postgres://${module.rds.username}@")
-    assert plain["DATABASE_URL"].endswith("?sslmode=require")  # the parameter group also forces TLS
-    assert plain["REDIS_URL"].startswith("rediss://")
-    assert secrets["DATABASE_PASSWORD"].endswith(":password::")
-    assert plain["ALLOWED_HOSTS"] == "${var.domain_name}"
-    assert plain["CSRF_TRUSTED_ORIGINS"] == "https://${var.domain_name}"
+    containers = container_environment(configs, deploy)
+    assert set(containers) == {"web", "migrate"}
+    for role, (plain, secrets) in containers.items():
+        assert set(plain) | set(secrets) <= read, role
+        assert set(plain) | set(secrets) >= PRODUCTION_REQUIRED, role
+        assert set(plain) & set(secrets) == set(), role
+        assert set(secrets) >= SECRET_NAMES, "secrets arrive through `secrets`, never as plain values"
+        # Secret values never travel as plain environment; an ARN naming a secret is not one.
+        assert not [n for n in plain if re.search("SECRET|PASSWORD|TOKEN", n) and not n.endswith("_ARN")], role
+        assert plain["DATABASE_URL"].startswith("postgres://")
+        assert plain["REDIS_URL"].startswith("rediss://")
+        assert plain["ALLOWED_HOSTS"] == "${var.domain_name}"
+        assert plain["CSRF_TRUSTED_ORIGINS"] == "https://${var.domain_name}"
+        assert plain["AWS_REGION"] == "${data.aws_region.current.region}"
+        assert "DATABASE_PASSWORD" not in secrets, "a password injected at task start goes stale when RDS rotates it"
+
+
+def test_services_connect_as_the_app_role_with_iam_tokens_and_one_off_tasks_as_master(configs, deploy):
+    """web (and every service) uses IAM tokens as the app's own role; migrate reads the rotating master secret at
+    each connection and makes sure the app role exists (the contract with config/settings.py)."""
+    containers = container_environment(configs, deploy)
+    web, _ = containers["web"]
+    migrate, _ = containers["migrate"]
+    stack = tf.locals_of(configs[STACK])
+    assert (
+        stack["database_host"] == "${module.rds.address}:${module.rds.port}/${module.rds.database_name}?sslmode=require"
+    )
+    host = "${local.database_host}"
+    assert web["DATABASE_URL"] == "postgres://${local.database_app_user}@" + host
+    assert web["DATABASE_IAM_AUTH"] == "true"
+    assert "DATABASE_SECRET_ARN" not in web
+    assert migrate["DATABASE_URL"] == "postgres://${module.rds.username}@" + host
+    assert migrate["DATABASE_SECRET_ARN"] == "${module.rds.master_user_secret_arn}"
+    assert migrate["DATABASE_APP_USER"] == "${local.database_app_user}"
+    assert "DATABASE_IAM_AUTH" not in migrate
+    assert stack["database_app_user"] != "${module.rds.username}"
+    rds = {n: b for t, n, b in tf.blocks(configs["modules/rds"], "resource")}["this"]
+    assert rds["iam_database_authentication_enabled"] is True
+    assert rds["manage_master_user_password"] is True
+
+
+def test_only_the_app_task_role_connects_and_only_as_the_app_role(configs, deploy):
+    iam = configs["modules/iam"]
+    roles = {n: b for t, n, b in tf.blocks(iam, "resource") if t == "aws_iam_role"}
+    assert set(roles) == {"execution", "task", "one_off_task"}
+    documents = {n: b for t, n, b in tf.blocks(iam, "data") if t == "aws_iam_policy_document"}
+    connect = [
+        (name, s)
+        for name, doc in documents.items()
+        for s in doc.get("statement", [])
+        if "rds-db:connect" in s["actions"]
+    ]
+    assert [name for name, _ in connect] == ["task"]
+    assert connect[0][1]["resources"] == [
+        "arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:"
+        "${data.aws_caller_identity.current.account_id}:dbuser:${var.database_resource_id}/${var.database_user}"
+    ]
+    policies = {n: b for t, n, b in tf.blocks(iam, "resource") if t == "aws_iam_role_policy"}
+    assert policies["task"]["policy"] == "${data.aws_iam_policy_document.task.json}"
+    assert policies["one_off_task"]["policy"] == "${data.aws_iam_policy_document.one_off_task.json}"
+    # The master secret: readable by the one-off task role only (not the execution role, not the app).
+    readers = {
+        name: s["resources"]
+        for name, doc in documents.items()
+        for s in doc.get("statement", [])
+        if "secretsmanager:GetSecretValue" in s["actions"]
+    }
+    assert readers == {"execution": "${var.secret_arns}", "one_off_task": ["${var.database_master_secret_arn}"]}
+    call = tf.labelled(configs[STACK], "module")["iam"]
+    assert call["database_user"] == "${local.database_app_user}"
+    assert call["database_resource_id"] == "${module.rds.resource_id}"
+    assert call["database_master_secret_arn"] == "${module.rds.master_user_secret_arn}"
+    assert call["one_off_task_role_name"] == "${local.names.one_off_task_role}"
+    assert "${module.rds.master_user_secret_arn}" not in tf.locals_of(configs[STACK])["secret_arns"].values()
+    ecs = ecs_call(configs)
+    assert ecs["task_role_arn"] == "${module.iam.task_role_arn}"
+    assert ecs["one_off_task_role_arn"] == "${module.iam.one_off_task_role_arn}"
+    ecs_locals = tf.locals_of(configs["modules/ecs"])
+    assert "task_role_arn = var.one_off_task_role_arn" in ecs_locals["tasks"]
+    ((_, _, task),) = [b for b in tf.blocks(configs["modules/ecs"], "resource") if b[0] == "aws_ecs_task_definition"]
+    assert task["task_role_arn"] == "${each.value.task_role_arn}"
 
 
 def test_task_definitions_use_the_role_command_readonly_root_and_nonblocking_logs(configs):
@@ -579,7 +675,9 @@ def test_deploy_role_may_pass_exactly_the_roles_the_iam_module_creates(configs, 
     assert [r.rsplit("/", 1)[1] for r in passing["resources"]] == [
         "${each.value.execution_role}",
         "${each.value.task_role}",
+        "${each.value.one_off_task_role}",
     ]
+    assert roles["one_off_task"]["name"] == "${var.one_off_task_role_name}"
     # Names of projects generated earlier, so upgrading renames no role.
     for names in deploy["environments"].values():
         assert names["execution_role"] == f"{names['cluster']}-execution"

@@ -3,7 +3,7 @@ locals {
 }
 
 # The CI deploy role of one environment: check (staging: push) the image, register the task definitions, update the services,
-# run the one-off tasks, and pass exactly this environment's two task roles to ECS.
+# run the one-off tasks, and pass exactly this environment's task roles to ECS.
 data "aws_iam_policy_document" "deploy" {
   for_each = local.deploy.environments
 
@@ -77,13 +77,14 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/ecs/${each.value.cluster}:log-stream:*"]
   }
 
-  # The two roles modules/iam creates under the same deploy.json names.
+  # The three roles modules/iam creates under the same deploy.json names.
   statement {
     sid     = "PassTaskRoles"
     actions = ["iam:PassRole"]
     resources = [
       "arn:${local.partition}:iam::${local.account_id}:role/${each.value.execution_role}",
       "arn:${local.partition}:iam::${local.account_id}:role/${each.value.task_role}",
+      "arn:${local.partition}:iam::${local.account_id}:role/${each.value.one_off_task_role}",
     ]
 
     condition {

@@ -92,7 +92,12 @@ resource "aws_iam_role" "task" {
 }
 
 data "aws_iam_policy_document" "task" {
-  count = length(var.task_permissions) > 0 ? 1 : 0
+  # IAM database authentication: a token per new connection, as the app's own database role and no other.
+  statement {
+    sid       = "ConnectAsTheAppRole"
+    actions   = ["rds-db:connect"]
+    resources = ["arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:dbuser:${var.database_resource_id}/${var.database_user}"]
+  }
 
   dynamic "statement" {
     for_each = var.task_permissions
@@ -106,9 +111,41 @@ data "aws_iam_policy_document" "task" {
 }
 
 resource "aws_iam_role_policy" "task" {
-  count = length(var.task_permissions) > 0 ? 1 : 0
-
   name   = "application"
   role   = aws_iam_role.task.id
-  policy = data.aws_iam_policy_document.task[0].json
+  policy = data.aws_iam_policy_document.task.json
+}
+
+# One-off task role (migrate): reads the database master secret at each new connection, because migrations change
+# the schema and make sure the app's role exists. The services never get this role.
+resource "aws_iam_role" "one_off_task" {
+  name               = var.one_off_task_role_name
+  description        = "One-off tasks of ${var.name} (migrate): the database as its master user"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+data "aws_iam_policy_document" "one_off_task" {
+  statement {
+    sid       = "ReadDatabaseMasterSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.database_master_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptDatabaseMasterSecret"
+    actions   = ["kms:Decrypt"]
+    resources = var.kms_key_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${data.aws_region.current.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "one_off_task" {
+  name   = "one-off-tasks"
+  role   = aws_iam_role.one_off_task.id
+  policy = data.aws_iam_policy_document.one_off_task.json
 }
