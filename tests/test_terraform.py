@@ -856,3 +856,89 @@ def test_access_log_writer_is_known_for_every_region_the_hook_accepts_without_a_
         '${local.elb_log_account == null ? "logdelivery.elasticloadbalancing.amazonaws.com" : '
         '"arn:${data.aws_partition.current.partition}:iam::${local.elb_log_account}:root"}'
     ]
+
+
+# Secret values: in no state, no plan, no output, and not readable by the pull-request plan role
+
+SECRET_VALUE_REF = re.compile(
+    r"(?<![\w.])(?:ephemeral\.[a-z0-9_]+\.[A-Za-z0-9_-]+|random_(?:password|string)\.[A-Za-z0-9_-]+"
+    r"|data\.aws_secretsmanager_secret_version\.[A-Za-z0-9_-]+)"
+)
+
+
+def secret_value_leaks(config, where):
+    """Every place a generated or read secret value reaches, other than a write-only (`*_wo`) resource argument."""
+    leaks = [
+        f"{where}: resource {t}.{n} keeps its value in state"
+        for t, n, _ in tf.blocks(config, "resource")
+        if t in {"random_password", "random_string"}
+    ]
+    leaks += [
+        f"{where}: data {t}.{n} keeps the secret in state"
+        for t, n, _ in tf.blocks(config, "data")
+        if t == "aws_secretsmanager_secret_version"
+    ]
+    for type_, name, body in tf.blocks(config, "resource"):
+        for argument, value in body.items():
+            if argument.endswith("_wo"):
+                continue
+            leaks += [
+                f"{where}: {type_}.{name}.{argument} <- {m}"
+                for t in tf.strings(value)
+                for m in SECRET_VALUE_REF.findall(t)
+            ]
+    for kind in ["locals", "output", "module", "data"]:
+        leaks += [
+            f"{where}: {kind} <- {m}" for t in tf.strings(config.get(kind, [])) for m in SECRET_VALUE_REF.findall(t)
+        ]
+    return leaks
+
+
+def test_no_generated_secret_reaches_state_a_plan_or_an_output(configs):
+    leaks = [leak for directory in TERRAFORM_DIRS for leak in secret_value_leaks(configs[directory], directory)]
+    assert leaks == []
+    redis = {n: b for t, n, b in tf.blocks(configs["modules/redis"], "resource")}
+    assert redis["this"]["auth_token_wo"] == "${ephemeral.random_password.auth_token.result}"
+    assert "auth_token" not in redis["this"]
+    assert redis["auth_token"]["secret_string_wo"] == "${ephemeral.random_password.auth_token.result}"
+    # One version number moves the token on the replication group and in the secret together.
+    assert redis["this"]["auth_token_wo_version"] == redis["auth_token"]["secret_string_wo_version"]
+
+
+def test_secret_leak_check_catches_plain_arguments_locals_and_outputs():
+    config = {
+        "resource": [
+            {"random_password": {"kept": {"length": 8}}},
+            {
+                "aws_thing": {
+                    "a": {"password": "${ephemeral.random_password.x.result}", "token_wo": "${ephemeral.y.z.v}"}
+                }
+            },
+        ],
+        "locals": [{"copy": "${random_password.kept.result}"}],
+        "output": [{"leak": {"value": "${data.aws_secretsmanager_secret_version.s.secret_string}"}}],
+    }
+    leaks = secret_value_leaks(config, "t")
+    assert len(leaks) == 4, leaks
+    assert not [leak for leak in leaks if "token_wo" in leak]
+
+
+def test_the_pull_request_plan_role_reads_no_secret_value(configs):
+    """Pull-request code runs with this role: it may read state (which holds no secret) and nothing secret."""
+    config = configs["bootstrap"]
+    attachments = [
+        b
+        for t, n, b in tf.blocks(config, "resource")
+        if t == "aws_iam_role_policy_attachment" and n == "terraform_plan"
+    ]
+    # ReadOnlyAccess grants no secretsmanager:GetSecretValue; write-only secret versions refresh with
+    # ListSecretVersionIds (AWS provider >= 6.2x), so plans need no secret value.
+    assert [a["policy_arn"] for a in attachments] == ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
+    policy = next(b for t, n, b in tf.blocks(config, "data") if n == "terraform_plan")
+    allowed = [s for s in policy["statement"] if s.get("effect", "Allow") == "Allow"]
+    assert not [s for s in allowed if any(a.startswith("secretsmanager:") for a in s["actions"])]
+    decrypts = [s for s in allowed if "kms:Decrypt" in s["actions"]]
+    assert [s["resources"] for s in decrypts] == [["${aws_kms_key.this.arn}"]], "only the state's key"
+    (deny,) = [s for s in policy["statement"] if s.get("effect") == "Deny"]
+    assert deny["actions"] == ["secretsmanager:GetSecretValue"]
+    assert deny["resources"] == ["*"]

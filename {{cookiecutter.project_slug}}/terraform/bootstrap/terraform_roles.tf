@@ -71,8 +71,9 @@ resource "aws_iam_role_policy_attachment" "terraform_plan" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
 }
 
-# ReadOnlyAccess reads no secret values; refreshing the project's secret versions and reading the state needs them.
-# Plans run with -lock=false, so nothing here writes.
+# Pull-request code runs with this role, so it reads no secret value: ReadOnlyAccess has no GetSecretValue, the
+# deny below keeps it so, and no secret value is in the state (write-only arguments; write-only secret versions
+# refresh with ListSecretVersionIds). Plans run with -lock=false, so nothing here writes.
 data "aws_iam_policy_document" "terraform_plan" {
   statement {
     sid       = "StateBucket"
@@ -81,21 +82,10 @@ data "aws_iam_policy_document" "terraform_plan" {
   }
 
   statement {
-    sid       = "ProjectSecrets"
+    sid       = "NoSecretValues"
+    effect    = "Deny"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.project}-*"]
-  }
-
-  statement {
-    sid       = "ProjectKeys"
-    actions   = ["kms:Decrypt"]
-    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
-
-    condition {
-      test     = "ForAnyValue:StringLike"
-      variable = "kms:ResourceAliases"
-      values   = ["alias/${local.project}-*"]
-    }
+    resources = ["*"]
   }
 
   statement {
@@ -106,7 +96,7 @@ data "aws_iam_policy_document" "terraform_plan" {
 }
 
 resource "aws_iam_role_policy" "terraform_plan" {
-  name   = "state-and-project-secrets"
+  name   = "state"
   role   = aws_iam_role.terraform_plan.id
   policy = data.aws_iam_policy_document.terraform_plan.json
 }

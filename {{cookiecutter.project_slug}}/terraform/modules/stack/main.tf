@@ -73,6 +73,7 @@ module "redis" {
   subnet_ids                = module.network.private_subnet_ids
   client_security_group_ids = { tasks = module.ecs.security_group_id }
   node_type                 = var.redis_node_type
+  auth_token_version        = var.redis_auth_token_version
   num_cache_clusters        = var.redis_num_cache_clusters
   kms_key_arn               = aws_kms_key.this.arn
 }
