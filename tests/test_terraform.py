@@ -651,7 +651,7 @@ def test_names_come_from_deploy_json(configs, terraform, deploy):
     assert bootstrap["deploy"] == '${jsondecode(file("${path.root}/../../deploy.json"))}'
     roles = {n: b for t, n, b in tf.blocks(configs["bootstrap"], "resource") if t == "aws_iam_role"}
     assert roles["deploy"]["name"] == "${each.value.deploy_role}"
-    assert roles["terraform"]["name"] == "${local.deploy.terraform_role}"
+    assert roles["terraform"]["name"] == "${each.value.terraform_role}"
     assert tf.labelled(configs["bootstrap"], "module")["ecr"]["name"] == "${local.deploy.ecr_repository}"
     # No name of the generated project is written into any .tf file: deploy.json is the one place.
     literal = [
@@ -727,18 +727,30 @@ def github_subject_patterns(configs, deploy):
         for f in local_values["github_repository_subjects"]
     ]
     defaults = {n: b.get("default") for n, b in tf.labelled(config, "variable").items()}
-    contexts = {
-        env: [f"environment:{env}", *defaults["deploy_role_extra_contexts"].get(env, [])]
-        for env in deploy["environments"]
-    }
-    contexts["terraform"] = defaults["terraform_role_contexts"] + [f"environment:{e}" for e in deploy["environments"]]
-    contexts["terraform_plan"] = ["pull_request"]
-    # The contexts each role trusts, as the patterns below assume them; the plan role only ever pull requests.
+    # Single-account mode (no environment_accounts): this account hosts every environment.
+    assert defaults["environment_accounts"] == {}
+    hosted = list(deploy["environments"])
+    contexts = {}
+    for env in hosted:
+        contexts[f"deploy-{env}"] = [f"environment:{env}", *defaults["deploy_role_extra_contexts"].get(env, [])]
+        contexts[f"terraform-{env}"] = [f"environment:{env}", *defaults["terraform_role_extra_contexts"].get(env, [])]
+    contexts["terraform-plan"] = ["pull_request"]
+    # The contexts each role trusts, as computed above: each environment's roles trust that environment (plus its
+    # extra contexts); the plan role only ever pull requests.
+    assert local_values["hosted_environments"] == (
+        "${{for environment, names in local.deploy.environments : environment => names "
+        "if lookup(var.environment_accounts, environment, local.account_id) == local.account_id}}"
+    )
+    assert local_values["role_contexts"] == (
+        '${merge({for environment in keys(local.hosted_environments) : "deploy-${environment}" => '
+        'concat(["environment:${environment}"], lookup(var.deploy_role_extra_contexts, environment, []))}, '
+        '{for environment in keys(local.hosted_environments) : "terraform-${environment}" => '
+        'concat(["environment:${environment}"], lookup(var.terraform_role_extra_contexts, environment, []))}, '
+        '{terraform-plan = ["pull_request"]})}'
+    )
     assert local_values["github_role_subjects"] == (
-        '${merge({for environment, subjects in local.github_subjects : "deploy-${environment}" => subjects}, '
-        "{terraform = [for pair in setproduct(local.github_repository_subjects, local.terraform_contexts) : "
-        '"${pair[0]}:${pair[1]}"], terraform-plan = [for form in local.github_repository_subjects : '
-        '"${form}:pull_request"]})}'
+        "${{for role, contexts in local.role_contexts : role => "
+        '[for pair in setproduct(local.github_repository_subjects, contexts) : "${pair[0]}:${pair[1]}"]}}'
     )
     # One trust policy document per role, keyed as the roles below use it.
     (assume,) = [b for t, n, b in tf.blocks(config, "data") if n == "github_assume"]
@@ -747,8 +759,9 @@ def github_subject_patterns(configs, deploy):
     assert sub == {"test": "StringLike", "variable": "${local.oidc_host}:sub", "values": "${each.value}"}
     roles = {n: b for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role"}
     policy = "${data.aws_iam_policy_document.github_assume[%s].json}"
+    assert roles["deploy"]["for_each"] == roles["terraform"]["for_each"] == "${local.hosted_environments}"
     assert roles["deploy"]["assume_role_policy"] == policy % '"deploy-${each.key}"'
-    assert roles["terraform"]["assume_role_policy"] == policy % '"terraform"'
+    assert roles["terraform"]["assume_role_policy"] == policy % '"terraform-${each.key}"'
     assert roles["terraform_plan"]["assume_role_policy"] == policy % '"terraform-plan"'
     return {role: [f"{form}:{c}" for form in forms for c in cs] for role, cs in contexts.items()}
 
@@ -766,7 +779,7 @@ def test_github_trust_accepts_both_subject_formats_for_this_repository_only(conf
     ]
     patterns = github_subject_patterns(configs, deploy)
     owner, name = deploy["github_repository"].split("/")
-    production = patterns["production"]
+    production = patterns["deploy-production"]
     assert matches(production, f"repo:{owner}/{name}:environment:production")
     assert matches(production, f"repo:{owner}@123456/{name}@456789:environment:production")
     assert not matches(production, f"repo:{owner}/{name}-fork:environment:production")
@@ -776,11 +789,71 @@ def test_github_trust_accepts_both_subject_formats_for_this_repository_only(conf
     assert not matches(production, f"repo:{owner}/{name}:ref:refs/heads/main")
     assert not matches(production, f"repo:{owner}/{name}:pull_request")
     # CI pushes images from main with the staging role; pull requests plan with the read-only role only.
-    assert matches(patterns["staging"], f"repo:{owner}/{name}:ref:refs/heads/main")
-    assert not matches(patterns["terraform"], f"repo:{owner}/{name}:pull_request")
-    assert matches(patterns["terraform"], f"repo:{owner}@7/{name}@8:environment:production")
-    assert matches(patterns["terraform_plan"], f"repo:{owner}/{name}:pull_request")
-    assert not matches(patterns["terraform_plan"], f"repo:{owner}/{name}:environment:production")
+    assert matches(patterns["deploy-staging"], f"repo:{owner}/{name}:ref:refs/heads/main")
+    assert not matches(patterns["terraform-production"], f"repo:{owner}/{name}:pull_request")
+    assert matches(patterns["terraform-production"], f"repo:{owner}@7/{name}@8:environment:production")
+    assert matches(patterns["terraform-plan"], f"repo:{owner}/{name}:pull_request")
+    assert not matches(patterns["terraform-plan"], f"repo:{owner}/{name}:environment:production")
+
+
+def test_no_production_role_trusts_a_staging_context(configs, deploy):
+    """Every role of one environment trusts only that environment's contexts: a job in the staging GitHub
+    environment (or on main, where CI pushes images with the staging role) gets no production role."""
+    patterns = github_subject_patterns(configs, deploy)
+    owner, name = deploy["github_repository"].split("/")
+    per_environment = {
+        env: {r: p for r, p in patterns.items() if r.endswith(f"-{env}")} for env in deploy["environments"]
+    }
+    assert set(per_environment["production"]) == {"deploy-production", "terraform-production"}
+    staging_contexts = {c for r in per_environment["staging"] for p in patterns[r] for c in [p.split(":", 2)[2]]}
+    assert "environment:staging" in staging_contexts
+    for role, role_patterns in per_environment["production"].items():
+        for context in staging_contexts:
+            for form in (f"repo:{owner}/{name}", f"repo:{owner}@1/{name}@2"):
+                assert not matches(role_patterns, f"{form}:{context}"), (role, context)
+    # Nobody can widen that later by adding an environment context to another environment's role.
+    for variable in ["deploy_role_extra_contexts", "terraform_role_extra_contexts"]:
+        body = tf.labelled(configs["bootstrap"], "variable")[variable]
+        assert '!startswith(context, "environment:")' in body["validation"][0]["condition"]
+
+
+def test_bootstrap_takes_one_account_per_environment(configs, deploy):
+    """One AWS account per environment (the layout AWS recommends): bootstrap runs in each account with the same
+    environment_accounts, and creates there the roles of the environments that account hosts."""
+    variables = tf.labelled(configs["bootstrap"], "variable")
+    accounts = variables["environment_accounts"]
+    assert accounts["type"] == "${map(string)}"
+    assert "[0-9]{12}" in accounts["validation"][0]["condition"]
+    # Images reach the other accounts by ECR replication from the account that pushes them.
+    resources = {t: b for t, n, b in tf.blocks(configs["bootstrap"], "resource")}
+    assert "aws_ecr_replication_configuration" in resources
+    assert "aws_ecr_registry_policy" in resources
+    names = deploy["environments"]
+    assert len({n["terraform_role"] for n in names.values()}) == len(names), "one apply role per environment"
+    assert "terraform_role" not in deploy
+
+
+def test_single_account_apply_roles_are_fenced_to_their_environment(configs, deploy):
+    """In one shared account, an environment's apply role may not touch what is tagged as, or named after,
+    another environment."""
+    config = configs["bootstrap"]
+    (scope,) = [b for t, n, b in tf.blocks(config, "data") if n == "terraform_environment_fence"]
+    assert scope["for_each"] == "${local.hosted_environments}"
+    statements = {d["statement"]["content"][0]["sid"]: d["statement"] for d in scope["dynamic"]}
+    tagged = statements["OtherEnvironmentsTaggedResources"]["content"][0]
+    assert tagged["effect"] == "Deny"
+    assert {c["variable"] for c in tagged["condition"]} == {"aws:ResourceTag/Environment"}
+    request = statements["OtherEnvironmentsTagsOnNewResources"]["content"][0]
+    assert {c["variable"] for c in request["condition"]} == {"aws:RequestTag/Environment"}
+    named = statements["OtherEnvironmentsRoles"]["content"][0]
+    assert named["effect"] == "Deny"
+    assert named["resources"] == (
+        '${[for cluster in statement.value : "arn:${local.partition}:iam::${local.account_id}:role/${cluster}-*"]}'
+    )
+    for statement in statements.values():
+        assert statement["for_each"].startswith("${length(local.hosted_environments) > 1")
+    policies = {n: b for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role_policy"}
+    assert policies["terraform_environment_fence"]["role"] == "${aws_iam_role.terraform[each.key].id}"
 
 
 def test_no_secret_values_in_terraform_variables_or_tfvars(terraform):
@@ -942,3 +1015,95 @@ def test_the_pull_request_plan_role_reads_no_secret_value(configs):
     (deny,) = [s for s in policy["statement"] if s.get("effect") == "Deny"]
     assert deny["actions"] == ["secretsmanager:GetSecretValue"]
     assert deny["resources"] == ["*"]
+
+
+# Permissions boundary: the apply roles cannot make themselves (or anything they create) administrator
+
+IAM_WRITE_ACTIONS = {
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PassRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+}
+# Actions whose requests carry iam:PermissionsBoundary: allowed only with the boundary on the role.
+BOUNDARY_CONDITIONED = {
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+}
+
+
+def test_every_role_the_environments_create_carries_the_boundary(configs, deploy):
+    problems = []
+    for directory in MODULES:
+        for _, name, body in [b for b in tf.blocks(configs[directory], "resource") if b[0] == "aws_iam_role"]:
+            if body.get("permissions_boundary") != "${var.permissions_boundary_arn}":
+                problems.append(f"{directory}: aws_iam_role.{name} has no permissions boundary")
+    assert problems == []
+    stack = tf.locals_of(configs[STACK])
+    assert stack["permissions_boundary_arn"] == (
+        "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:"
+        "policy/${local.deploy.permissions_boundary}"
+    )
+    calls = tf.labelled(configs[STACK], "module")
+    assert (
+        calls["iam"]["permissions_boundary_arn"]
+        == calls["rds"]["permissions_boundary_arn"]
+        == ("${local.permissions_boundary_arn}")
+    )
+    (boundary,) = [b for t, n, b in tf.blocks(configs["bootstrap"], "resource") if t == "aws_iam_policy"]
+    assert boundary["name"] == "${local.deploy.permissions_boundary}"
+    assert deploy["permissions_boundary"] == f"{deploy['project']}-workload-boundary"
+
+
+def test_the_boundary_grants_no_iam(configs):
+    (document,) = [b for t, n, b in tf.blocks(configs["bootstrap"], "data") if n == "workload_boundary"]
+    (statement,) = document["statement"]
+    assert statement.get("effect", "Allow") == "Allow"
+    assert "actions" not in statement
+    assert set(statement["not_actions"]) >= {"iam:*", "organizations:*", "account:*"}
+
+
+def test_apply_roles_create_roles_only_inside_the_boundary_and_cannot_touch_ci_roles(configs):
+    config = configs["bootstrap"]
+    (policy,) = [b for t, n, b in tf.blocks(config, "data") if n == "terraform_iam"]
+    allowed = [s for s in policy["statement"] if s.get("effect", "Allow") == "Allow"]
+    for statement in allowed:
+        actions = set(statement["actions"])
+        if actions & BOUNDARY_CONDITIONED:
+            assert actions <= BOUNDARY_CONDITIONED, statement["sid"]
+            (condition,) = statement["condition"]
+            assert condition == {
+                "test": "StringEquals",
+                "variable": "iam:PermissionsBoundary",
+                "values": ["${local.permissions_boundary_arn}"],
+            }
+    granted = {a for s in allowed for a in s["actions"] if a in IAM_WRITE_ACTIONS}
+    assert granted >= {"iam:CreateRole", "iam:PutRolePolicy", "iam:PassRole"}
+    denies = [s for s in policy["statement"] if s.get("effect") == "Deny"]
+    (fence,) = [s for s in denies if s["sid"] == "NotTheCiRolesNorTheBoundary"]
+    assert set(fence["actions"]) >= granted | {"iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion"}
+    assert fence["resources"] == "${concat(local.ci_role_arns, [local.permissions_boundary_arn])}"
+    ci_roles = tf.locals_of(config)["ci_role_arns"]
+    for role in ["deploy_role", "terraform_role"]:
+        assert f"${{names.{role}}}" in ci_roles
+    assert "${local.deploy.terraform_plan_role}" in ci_roles
+    (keep,) = [s for s in denies if s["sid"] == "BoundariesStay"]
+    assert keep["actions"] == ["iam:DeleteRolePermissionsBoundary"]
+    # Every apply role gets this policy.
+    policies = {n: b for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role_policy"}
+    assert policies["terraform"]["for_each"] == "${local.hosted_environments}"
+    assert policies["terraform"]["policy"] == "${data.aws_iam_policy_document.terraform_iam.json}"

@@ -354,11 +354,12 @@ def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, py
 def test_names_come_from_deploy_json_only(generated, combo):
     project = generated(**combo)
     deploy = deploy_json(project)
-    names = {deploy["ecr_repository"], deploy["terraform_role"], deploy["terraform_plan_role"], deploy["project"]}
+    names = {deploy["ecr_repository"], deploy["terraform_plan_role"], deploy["project"]}
     for environment in deploy["environments"].values():
         names |= {
             environment["cluster"],
             environment["deploy_role"],
+            environment["terraform_role"],
             *environment["services"].values(),
             *environment["one_off_tasks"].values(),
         }
@@ -372,7 +373,7 @@ def test_names_come_from_deploy_json_only(generated, combo):
     assert lookups >= {
         ".aws_region",
         ".ecr_repository",
-        ".terraform_role",
+        ".environments[$env].terraform_role",
         ".terraform_plan_role",
         ".environments[$env].deploy_role",
     }
@@ -581,8 +582,9 @@ def test_terraform_plans_on_pull_requests_and_applies_only_by_hand(generated, co
     # Pull requests (code anyone with push access writes) only ever get the read-only plan role.
     roles = {job: "\n".join(s.get("run", "") for s in steps(jobs[job])) for job in ("plan", "apply")}
     assert "'.terraform_plan_role'" in roles["plan"]
-    assert "'.terraform_role'" not in roles["plan"]
-    assert "'.terraform_role'" in roles["apply"]
+    assert "terraform_role'" not in roles["plan"]
+    # Each environment applies with its own role, which trusts only that GitHub environment.
+    assert "'.environments[$env].terraform_role'" in roles["apply"]
 
 
 @ALL

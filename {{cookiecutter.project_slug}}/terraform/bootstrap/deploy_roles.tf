@@ -5,7 +5,7 @@ locals {
 # The CI deploy role of one environment: check (staging: push) the image, register the task definitions, update the services,
 # run the one-off tasks, and pass exactly this environment's task roles to ECS.
 data "aws_iam_policy_document" "deploy" {
-  for_each = local.deploy.environments
+  for_each = local.hosted_environments
 
   # No resource-level permissions exist for these actions: AWS accepts only "*".
   statement {
@@ -129,7 +129,7 @@ data "aws_iam_policy_document" "deploy" {
 }
 
 resource "aws_iam_role" "deploy" {
-  for_each = local.deploy.environments
+  for_each = local.hosted_environments
 
   name                 = each.value.deploy_role
   description          = "GitHub Actions deploys of ${local.deploy.github_repository} to ${each.key}"
@@ -138,7 +138,7 @@ resource "aws_iam_role" "deploy" {
 }
 
 resource "aws_iam_role_policy" "deploy" {
-  for_each = local.deploy.environments
+  for_each = local.hosted_environments
 
   name   = "deploy"
   role   = aws_iam_role.deploy[each.key].id

@@ -30,9 +30,10 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 
 # Execution role: what the ECS agent needs to start a task. The application never gets these permissions.
 resource "aws_iam_role" "execution" {
-  name               = var.execution_role_name
-  description        = "ECS agent of ${var.name}: pull the image, write logs, read the task's secrets"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  name                 = var.execution_role_name
+  description          = "ECS agent of ${var.name}: pull the image, write logs, read the task's secrets"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 data "aws_iam_policy_document" "execution" {
@@ -86,9 +87,10 @@ resource "aws_iam_role_policy" "execution" {
 
 # Task role: what the application itself calls. Each statement names the app's own resources.
 resource "aws_iam_role" "task" {
-  name               = var.task_role_name
-  description        = "The ${var.name} application"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  name                 = var.task_role_name
+  description          = "The ${var.name} application"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 data "aws_iam_policy_document" "task" {
@@ -119,9 +121,10 @@ resource "aws_iam_role_policy" "task" {
 # One-off task role (migrate): reads the database master secret at each new connection, because migrations change
 # the schema and make sure the app's role exists. The services never get this role.
 resource "aws_iam_role" "one_off_task" {
-  name               = var.one_off_task_role_name
-  description        = "One-off tasks of ${var.name} (migrate): the database as its master user"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  name                 = var.one_off_task_role_name
+  description          = "One-off tasks of ${var.name} (migrate): the database as its master user"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 data "aws_iam_policy_document" "one_off_task" {

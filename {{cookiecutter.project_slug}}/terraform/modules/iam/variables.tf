@@ -70,3 +70,8 @@ variable "task_permissions" {
     error_message = "task_permissions must name actions and resources: no \"*\" action, no \"service:*\", no \"*\" resource."
   }
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every role this module creates (terraform/bootstrap's workload boundary, deploy.json permissions_boundary)."
+  type        = string
+}

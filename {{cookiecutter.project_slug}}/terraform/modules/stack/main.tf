@@ -9,6 +9,8 @@ locals {
   # The database role web and the other services connect as (IAM authentication); migrate creates it and grants it
   # the app's tables. Not the master user, whose password RDS rotates.
   database_app_user = "app"
+  # terraform/bootstrap creates it; the apply roles may create roles only with it.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${local.deploy.permissions_boundary}"
 }
 
 data "aws_caller_identity" "current" {}
@@ -25,11 +27,12 @@ data "aws_ecr_repository" "app" {
 module "network" {
   source = "../network"
 
-  name               = local.name
-  cidr_block         = var.vpc_cidr_block
-  az_count           = var.az_count
-  single_nat_gateway = var.single_nat_gateway
-  kms_key_arn        = aws_kms_key.this.arn
+  permissions_boundary_arn = local.permissions_boundary_arn
+  name                     = local.name
+  cidr_block               = var.vpc_cidr_block
+  az_count                 = var.az_count
+  single_nat_gateway       = var.single_nat_gateway
+  kms_key_arn              = aws_kms_key.this.arn
 }
 
 module "alb" {
@@ -51,6 +54,7 @@ module "alb" {
 module "rds" {
   source = "../rds"
 
+  permissions_boundary_arn  = local.permissions_boundary_arn
   name                      = local.name
   vpc_id                    = module.network.vpc_id
   subnet_ids                = module.network.private_subnet_ids
@@ -81,13 +85,14 @@ module "redis" {
 module "iam" {
   source = "../iam"
 
-  name                = local.name
-  execution_role_name = local.names.execution_role
-  task_role_name      = local.names.task_role
-  ecr_repository_arn  = data.aws_ecr_repository.app.arn
-  log_group_arns      = [module.ecs.log_group_arn]
-  secret_arns         = values(local.secret_arns)
-  kms_key_arns        = [aws_kms_key.this.arn]
+  permissions_boundary_arn = local.permissions_boundary_arn
+  name                     = local.name
+  execution_role_name      = local.names.execution_role
+  task_role_name           = local.names.task_role
+  ecr_repository_arn       = data.aws_ecr_repository.app.arn
+  log_group_arns           = [module.ecs.log_group_arn]
+  secret_arns              = values(local.secret_arns)
+  kms_key_arns             = [aws_kms_key.this.arn]
 
   one_off_task_role_name     = local.names.one_off_task_role
   database_resource_id       = module.rds.resource_id
