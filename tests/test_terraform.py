@@ -872,7 +872,13 @@ def test_only_the_staging_deploy_role_pushes_images(configs):
     config = configs["bootstrap"]
     policy = next(b for t, n, b in tf.blocks(config, "data") if n == "deploy")
     static_actions = {a for s in policy["statement"] for a in s["actions"]}
-    assert "ecr:PutImage" not in static_actions
+    # Every deploy role tags the image it deploys (<environment>-<sha>: a manifest put again under a new tag); only
+    # the staging role uploads layers, so only it can bring new images.
+    assert "ecr:UploadLayerPart" not in static_actions
+    assert "ecr:InitiateLayerUpload" not in static_actions
+    (tagging,) = [s for s in policy["statement"] if s.get("sid") == "TagDeployedImage"]
+    assert tagging["actions"] == ["ecr:BatchGetImage", "ecr:PutImage"]
+    assert tagging["resources"] == ["${module.ecr.repository_arn}"]
     assert "ecr:DescribeImages" in static_actions
     (push,) = [d["statement"] for d in policy["dynamic"] if d["statement"]["content"][0].get("sid") == "PushImage"]
     assert push["for_each"] == "${contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []}"
@@ -1107,3 +1113,30 @@ def test_apply_roles_create_roles_only_inside_the_boundary_and_cannot_touch_ci_r
     policies = {n: b for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role_policy"}
     assert policies["terraform"]["for_each"] == "${local.hosted_environments}"
     assert policies["terraform"]["policy"] == "${data.aws_iam_policy_document.terraform_iam.json}"
+
+
+# ECR: the deployed image and its rollback targets never expire
+
+
+def test_images_a_deploy_tagged_are_kept_ahead_of_the_sha_rule(configs, terraform, deploy):
+    """The SHA rule keeps the newest N pushes whatever is deployed; production trails staging, so deploys tag
+    their image <environment>-<sha> and one rule per environment, of higher priority, selects those images: an
+    image a higher-priority rule selects cannot be expired by a lower-priority one."""
+    ecr = configs["modules/ecr"]
+    call = tf.labelled(configs["bootstrap"], "module")["ecr"]
+    assert (
+        call["deployed_tag_prefixes"] == '${[for environment in keys(local.deploy.environments) : "${environment}-"]}'
+    )
+    rules = re.sub(r"\s+", " ", tf.locals_of(ecr)["deployed_rules"])
+    assert "for index, prefix in var.deployed_tag_prefixes" in rules
+    assert "rulePriority = index + 1" in rules
+    assert "tagPrefixList = [prefix]" in rules
+    assert "countNumber = var.keep_deployed_images" in rules
+    ((_, _, lifecycle),) = [b for b in tf.blocks(ecr, "resource") if b[0] == "aws_ecr_lifecycle_policy"]
+    policy = re.sub(r"\s+", " ", lifecycle["policy"])
+    assert "rules = concat(local.deployed_rules, [" in policy
+    assert "rulePriority = length(local.deployed_rules) + 1" in policy  # untagged
+    assert "rulePriority = length(local.deployed_rules) + 2" in policy  # newest SHA tags
+    assert tf.labelled(ecr, "variable")["keep_deployed_images"]["default"] >= 1000
+    readme = (terraform / "modules/ecr/README.md").read_text()
+    assert "<environment>-<sha>" in readme

@@ -31,6 +31,14 @@ data "aws_iam_policy_document" "deploy" {
     resources = [module.ecr.repository_arn]
   }
 
+  # A deploy tags the image it runs <environment>-<sha> (the manifest put again under a second tag), which keeps it
+  # from expiring; without layer uploads, no new image can come from here.
+  statement {
+    sid       = "TagDeployedImage"
+    actions   = ["ecr:BatchGetImage", "ecr:PutImage"]
+    resources = [module.ecr.repository_arn]
+  }
+
   dynamic "statement" {
     for_each = contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []
 

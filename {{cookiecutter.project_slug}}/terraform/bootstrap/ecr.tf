@@ -3,6 +3,8 @@ module "ecr" {
 
   name        = local.deploy.ecr_repository
   kms_key_arn = aws_kms_key.this.arn
+  # Deploys tag what they run <environment>-<sha>; those images never expire with the SHA rule.
+  deployed_tag_prefixes = [for environment in keys(local.deploy.environments) : "${environment}-"]
 }
 
 # One account per environment: CI pushes each image once, to the account of image_push_environments; ECR
