@@ -139,9 +139,9 @@ data "aws_iam_policy_document" "deploy" {
 resource "aws_iam_role" "deploy" {
   for_each = local.hosted_environments
 
-  name                 = each.value.deploy_role
-  description          = "GitHub Actions deploys of ${local.deploy.github_repository} to ${each.key}"
-  assume_role_policy   = data.aws_iam_policy_document.github_assume["deploy-${each.key}"].json
+  name               = each.value.deploy_role
+  description        = "GitHub Actions deploys of ${local.deploy.github_repository} to ${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.github_assume["deploy-${each.key}"].json
   # The deploy job may run 90 minutes (a migration may wait 60 of them); sessions must outlast it.
   max_session_duration = 7200
 }
