@@ -5,12 +5,16 @@ the first connection opened after a change. DATABASES["default"]["CREDENTIALS"] 
 source; without one the backend is Django's own.
 """
 
+import logging
+
 from django.db.backends.postgresql import base
 from psycopg import Connection, OperationalError
 from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
 from config.credentials import password_source
+
+logger = logging.getLogger(__name__)
 
 
 class FreshPasswordConnection(Connection):
@@ -27,6 +31,7 @@ class FreshPasswordConnection(Connection):
         except OperationalError as error:
             if "password authentication failed" not in str(error) and "PAM authentication failed" not in str(error):
                 raise
+            logger.warning("the database rejected the password: reading it again")
             return super().connect(conninfo, **{**kwargs, "password": cls.source.password(refresh=True)})
 
 
