@@ -457,8 +457,8 @@ def test_container_port_is_the_one_gunicorn_binds(project, deploy, configs):
         plain, _ = app_locals(configs, environment)
         assert "PORT" not in plain, "the task definition must not move gunicorn off deploy.json's port"
     conf = project / "gunicorn.conf.py"
-    if conf.exists():  # added by the container issue; until then deploy.json is the one statement of the port
-        assert gunicorn_default_port(conf) == deploy["container_port"]
+    assert conf.exists(), "gunicorn.conf.py is part of every generated project"
+    assert gunicorn_default_port(conf) == deploy["container_port"]
 
 
 def test_names_come_from_deploy_json(configs, terraform, deploy):
