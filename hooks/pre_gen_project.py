@@ -11,8 +11,8 @@ ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
 PROJECT_MODULES = {
     "asgiref", "aws_embedded_metrics", "awslambdaric", "boto3", "botocore", "celery", "config", "conftest",
     "dj_database_url", "django", "django_redis", "gunicorn", "kombu", "manage", "moto", "psycopg",
-    "psycopg_pool", "pytest", "pytest_django", "redis", "test", "tests", "uvicorn", "uvicorn_worker",
-    "servestatic", "watchtower",
+    "psycopg_pool", "pytest", "pytest_django", "redis", "servestatic", "test", "tests", "uv", "uvicorn",
+    "uvicorn_worker", "watchtower",
 }  # fmt: skip
 
 # Commercial regions plus GovCloud, as listed by `aws account list-regions --all-regions` in 2026.
