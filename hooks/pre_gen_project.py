@@ -15,14 +15,15 @@ PROJECT_MODULES = {
     "uvicorn_worker", "watchtower",
 }  # fmt: skip
 
-# Commercial regions plus GovCloud, as listed by `aws account list-regions --all-regions` in 2026.
+# Commercial ("aws" partition) regions, as listed by `aws account list-regions --all-regions` in 2026. GovCloud and
+# China are other partitions (arn:aws-us-gov:, arn:aws-cn:), which the workflows' and bootstrap's ARNs do not name.
 AWS_REGIONS = {
     "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
     "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
     "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1",
     "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
     "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2",
-    "us-gov-east-1", "us-gov-west-1", "us-west-1", "us-west-2",
+    "us-west-1", "us-west-2",
 }  # fmt: skip
 
 LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -64,6 +65,11 @@ def problems(a):
     region = a["aws_region"]
     if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", region):
         yield "aws_region", "use a region code like us-east-1"
+    elif region.startswith(("us-gov-", "cn-")):
+        yield "aws_region", (
+            "GovCloud and China regions are other partitions; the template builds arn:aws: ARNs, "
+            "so use a commercial region like us-east-1"
+        )
     elif region not in AWS_REGIONS:
         yield "aws_region", "not a known AWS region; use one of " + ", ".join(sorted(AWS_REGIONS)[:4]) + " ..."
     if not re.fullmatch(r"(?!-)[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", a["github_repository"]):

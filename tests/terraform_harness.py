@@ -18,9 +18,10 @@ import hcl2
 from project import SHARED_CACHE as CACHE_ROOT
 from project import require, run
 
-# @cdktf/provider-aws 21.22.x is generated from hashicorp/aws 6.25.0; its .jsii manifest carries the schema.
-PROVIDER_PACKAGE = "@cdktf/provider-aws@21.22.1"
-AWS_PROVIDER_VERSION = "6.25.0"
+# @cdktn/provider-aws 25.7.0 (CDK Terrain) is generated from hashicorp/aws 6.66.0, the first provider with
+# write-only ElastiCache auth tokens; its .jsii manifest carries the schema.
+PROVIDER_PACKAGE = "@cdktn/provider-aws@25.7.0"
+AWS_PROVIDER_VERSION = "6.66.0"
 CHECKOV_VERSION = "3.3.30"
 
 # Arguments every resource and data source accepts that are Terraform's, not the provider's.
@@ -106,7 +107,7 @@ def _struct_of(type_ref, types):
             found
             and found.get("kind") == "interface"
             and found.get("datatype")
-            and not type_ref["fqn"].startswith("cdktf.")
+            and not type_ref["fqn"].startswith(("cdktf.", "cdktn."))
         ):
             return type_ref["fqn"]
         return None

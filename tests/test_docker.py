@@ -366,7 +366,7 @@ def test_web_role_logs_requests_and_stops_gracefully_on_sigterm(images, containe
     docker("stop", "--time", "30", web.id)
     assert web.state()["ExitCode"] == 0  # exited on SIGTERM by itself: SIGKILL after 30 s would give 137
     logs = web.logs()
-    assert '"GET /healthz HTTP/1.1" 200' in logs  # the access log reaches stdout
+    assert '\\"GET /healthz HTTP/1.1\\" 200' in logs  # the access log reaches stdout, as a JSON line
     assert "Shutting down: Master" in logs
 
 

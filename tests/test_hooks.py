@@ -32,6 +32,21 @@ BAD_INPUTS = {
 }
 
 
+# Regions outside the commercial "aws" partition: ARNs there start arn:aws-us-gov: / arn:aws-cn:.
+OTHER_PARTITIONS = ["us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1"]
+
+
+@pytest.mark.parametrize("region", OTHER_PARTITIONS, ids=lambda r: f"region={r}")
+def test_regions_of_other_partitions_are_rejected_saying_why(cookies, capfd, region):
+    result = cookies.bake(extra_context={"aws_region": region})
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    assert result.exit_code != 0
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"ERROR: aws_region='{region}' is invalid: ")
+    assert "partition" in errors[0]
+    assert "arn:aws:" in errors[0]
+
+
 @pytest.mark.parametrize(("answers", "field"), BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
 def test_bad_input_is_rejected_with_one_line_and_no_output(cookies, tmpdir, capfd, answers, field):
     result = cookies.bake(extra_context=answers)

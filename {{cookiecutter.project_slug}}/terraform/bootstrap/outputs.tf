@@ -1,6 +1,6 @@
 output "state_bucket" {
   description = "S3 bucket of every Terraform state (the environments' backend.tf)."
-  value       = aws_s3_bucket.state.id
+  value       = module.state_bucket.id
 }
 
 output "ecr_repository_url" {

@@ -30,7 +30,7 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 
 # Execution role: what the ECS agent needs to start a task. The application never gets these permissions.
 resource "aws_iam_role" "execution" {
-  name               = "${var.name}-execution"
+  name               = var.execution_role_name
   description        = "ECS agent of ${var.name}: pull the image, write logs, read the task's secrets"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
@@ -86,7 +86,7 @@ resource "aws_iam_role_policy" "execution" {
 
 # Task role: what the application itself calls. Each statement names the app's own resources.
 resource "aws_iam_role" "task" {
-  name               = "${var.name}-task"
+  name               = var.task_role_name
   description        = "The ${var.name} application"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }

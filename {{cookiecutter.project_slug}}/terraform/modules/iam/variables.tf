@@ -1,5 +1,15 @@
 variable "name" {
-  description = "Name prefix of the roles (deploy.json cluster): <name>-execution and <name>-task, the names the CI deploy role may pass."
+  description = "The environment's name (deploy.json cluster), used in the roles' descriptions."
+  type        = string
+}
+
+variable "execution_role_name" {
+  description = "Name of the ECS execution role (deploy.json execution_role): one of the two roles the CI deploy role may pass."
+  type        = string
+}
+
+variable "task_role_name" {
+  description = "Name of the application's task role (deploy.json task_role): the other role the CI deploy role may pass."
   type        = string
 }
 
