@@ -9,10 +9,10 @@ ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
 
 # Top-level modules the generated project imports or creates; a package named like one would shadow it.
 PROJECT_MODULES = {
-    "asgiref", "aws_embedded_metrics", "awslambdaric", "boto3", "botocore", "celery", "config", "conftest",
+    "asgiref", "aws_embedded_metrics", "awslambdaric", "axes", "boto3", "botocore", "celery", "config", "conftest",
     "dj_database_url", "django", "django_redis", "gunicorn", "kombu", "manage", "moto", "psycopg",
-    "psycopg_pool", "pytest", "pytest_django", "redis", "servestatic", "test", "tests", "uv", "uvicorn",
-    "uvicorn_worker", "watchtower",
+    "psycopg_pool", "pytest", "pytest_django", "pythonjsonlogger", "redis", "servestatic", "test", "tests", "uv",
+    "uvicorn", "uvicorn_worker", "watchtower",
 }  # fmt: skip
 
 # Commercial ("aws" partition) regions, as listed by `aws account list-regions --all-regions` in 2026. GovCloud and
