@@ -9,10 +9,10 @@ ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
 
 # Top-level modules the generated project imports or creates; a package named like one would shadow it.
 PROJECT_MODULES = {
-    "asgiref", "aws_embedded_metrics", "awslambdaric", "boto3", "botocore", "celery", "config", "conftest",
+    "asgiref", "aws_embedded_metrics", "awslambdaric", "axes", "boto3", "botocore", "celery", "config", "conftest",
     "dj_database_url", "django", "django_redis", "gunicorn", "kombu", "manage", "moto", "psycopg",
-    "psycopg_pool", "pytest", "pytest_django", "redis", "test", "tests", "uvicorn", "uvicorn_worker",
-    "servestatic", "watchtower",
+    "psycopg_pool", "pytest", "pytest_django", "pythonjsonlogger", "redis", "servestatic", "test", "tests", "uv",
+    "uvicorn", "uvicorn_worker", "watchtower",
 }  # fmt: skip
 
 # Commercial ("aws" partition) regions, as listed by `aws account list-regions --all-regions` in 2026. GovCloud and
@@ -33,7 +33,10 @@ TEXT_FIELDS = {
     "description": "describe the project in one line, e.g. 'An online shop'",
     "author_name": "give the maintainer's name, e.g. 'Jane Doe'",
 }
-SET_SLUG = "derived from project_name unless you typed it; set it yourself, e.g. project_slug=my_shop"
+EXAMPLE = "e.g. project_slug=my_shop"
+SET_SLUG = "derived from project_name unless you typed it; set it yourself, " + EXAMPLE
+# What cookiecutter.json derives from a name without a single letter or digit.
+NO_SLUG = "_"
 
 
 def problems(a):
@@ -45,7 +48,10 @@ def problems(a):
         elif not value.isprintable():
             yield field, f"use one line of printable characters; {example}"
     slug = a["project_slug"]
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", slug):
+    if slug == NO_SLUG:
+        if a["project_name"].strip():  # an empty name is reported once, above
+            yield "project_slug", "project_name has no letters or digits to derive it from; set it yourself, " + EXAMPLE
+    elif not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", slug):
         yield "project_slug", "use a letter, then lowercase letters, digits or _ (max 40); it is " + SET_SLUG
     elif keyword.iskeyword(slug):
         yield "project_slug", "it is a Python keyword, so no module can be named after it; it is " + SET_SLUG

@@ -45,6 +45,14 @@ def redis_db_url(db):
     return urllib.parse.urlunsplit(parts._replace(path=f"/{db}"))
 
 
+def on_test_servers(url):
+    """A PostgreSQL or Redis URL written for other hosts (CI's service containers, say) moved onto the servers
+    TEST_POSTGRES_URL and TEST_REDIS_URL name, keeping its database name or number."""
+    parts = urllib.parse.urlsplit(url)
+    server = urllib.parse.urlsplit(REDIS_URL if parts.scheme.startswith("redis") else POSTGRES_URL)
+    return urllib.parse.urlunsplit(server._replace(path=parts.path))
+
+
 def run_unique(name):
     """NAME made unique to this test run, for databases and cache prefixes (lowercase, safe in SQL)."""
     return f"{name}_{RUN_ID}".lower()

@@ -121,6 +121,9 @@ def test_make_lock_needs_only_the_dev_requirements(project, tmp_path):
     run(make_lock, cwd=clone, env=project["env"] | {"PATH": path, "UV_NATIVE_TLS": "1"}, timeout=600)
     for name in ("requirements.txt", "requirements-dev.txt"):
         assert "\ndjango==" in (clone / name).read_text(), name
+    # Without a virtualenv yet, make lock installs one first.
+    plan = run(["make", "-n", "lock", f"VENV={tmp_path / 'none'}"], cwd=clone, env=project["env"]).stdout
+    assert plan.splitlines()[0].endswith("make install"), plan
 
 
 def test_models_and_migrations_agree(project):

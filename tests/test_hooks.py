@@ -25,7 +25,7 @@ BAD_INPUTS = {
     "region-unknown": ({"aws_region": "us-north-9"}, "aws_region"),
     "repository-without-owner": ({"github_repository": "my-project"}, "github_repository"),
     "repository-as-url": ({"github_repository": "https://github.com/o/r"}, "github_repository"),
-    "name-is-empty": ({"project_name": "", "project_slug": "my_project"}, "project_name"),
+    "name-is-empty": ({"project_name": ""}, "project_name"),
     "name-with-a-newline": ({"project_name": "My\nProject", "project_slug": "my_project"}, "project_name"),
     "name-gives-no-slug": ({"project_name": "!!!"}, "project_slug"),
     "name-gives-a-slug-starting-with-digit": ({"project_name": "2026 Plan"}, "project_slug"),
@@ -66,7 +66,7 @@ def test_a_keyword_is_reported_as_a_keyword(cookies, capfd):
 
 
 def test_an_empty_name_is_reported_as_empty(cookies, capfd):
-    cookies.bake(extra_context={"project_name": "  ", "project_slug": "my_project"})
+    cookies.bake(extra_context={"project_name": "  "})
     (error,) = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
     assert error == "ERROR: project_name='  ' is invalid: it is empty; give the project a name, e.g. 'My Shop'.", error
 

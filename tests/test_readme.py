@@ -24,6 +24,35 @@ def test_options_table_lists_every_option_with_its_default():
             assert rows[name].strip() == f"`{default}`", name
 
 
+def test_readme_says_how_to_use_a_fork_instead_of_a_placeholder():
+    assert "gh:org/" not in README
+    assert "github.com/org/" not in README
+    assert "gh:<owner>/django-aws-template" in README
+    assert "cruft create https://github.com/<owner>/django-aws-template" in README
+    # An existing project follows another copy of the template through the "template" field of .cruft.json.
+    assert '"template"' in README
+
+
+def test_system_deps_without_root_names_what_is_missing_and_how_to_install_it():
+    """Where there is no sudo: one message naming the packages, not apt-get's permission errors."""
+    # On PATH for a user who cannot enter pytest's private temporary directories, so it lives in the repository.
+    stand_in = TEMPLATE / "tests" / "stand_ins" / "nothing-installed"
+    unprivileged = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if os.geteuid() == 0 else []
+    result = run(
+        [*unprivileged, "bash", TEMPLATE / ".ci" / "install-system-deps.sh"],
+        env={"PATH": f"{stand_in}:/usr/bin:/bin", "HOME": "/"},
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("missing Debian packages: make git nodejs")
+    assert "as root" in line
+    assert "skip" in line
+    assert "as root" in README
+    assert "sudo make system-deps" not in README
+
+
 def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"^(make \w+)\s+#", README, flags=re.MULTILINE)
     assert commands == ["make demo", "make test"]

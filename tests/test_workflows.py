@@ -10,7 +10,7 @@ import shutil
 import docker_harness
 import pytest
 from project import COMBOS, DEFAULT, combo_id, make_venv, require, run, tool
-from services import require_shared_services
+from services import on_test_servers, require_shared_services
 from workflows_harness import (
     OLD_SHA,
     FakeAws,
@@ -327,8 +327,8 @@ def test_commands_ci_runs_are_the_ones_the_makefile_and_readme_document(generate
 
 @pytest.mark.parametrize("python", ["3.12", "3.13"], ids=lambda v: f"python={v}")
 def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, python):
-    """Each in-image command, with exactly the variables CI passes, run on the local PostgreSQL and Redis (the
-    same addresses CI's service containers use). The image itself is the container issue's to test."""
+    """Each in-image command, with exactly the variables CI passes, run on the test PostgreSQL and Redis
+    (TEST_POSTGRES_URL and TEST_REDIS_URL stand in for CI's service containers)."""
     require_shared_services()
     project = generated(**{**DEFAULT, "python_version": python})
     venv = make_venv(project, python)
@@ -341,7 +341,7 @@ def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, py
                 assert "secrets.token_urlsafe(50)" in s["run"]
                 value = "ci-" + "k3y-" * 15
             assert value is not None, f"{s['name']}: --env {name} has no value in the step"
-            env[name] = str(value)
+            env[name] = on_test_servers(value) if name in ("DATABASE_URL", "REDIS_URL") else str(value)
         result = run(command, cwd=project, env=env, check=False, timeout=600)
         assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
 
