@@ -8,6 +8,7 @@ import socket
 import time
 
 import pytest
+import terraform_harness as tf
 from project import DEFAULT, make_venv, manage, production_env
 from services import (
     REDIS_URL,
@@ -190,3 +191,27 @@ def test_a_kept_alive_connection_is_closed_after_the_keepalive_timeout(app):
     assert response.startswith(b"HTTP/1.1 200")
     assert not re.search(rb"(?im)^server:", response)
     assert closed_by_server([sock], within=KEEPALIVE + 5) == 1
+
+
+def waf_rules(project):
+    """Every rule of every WAF web ACL in the generated terraform, wherever the module layout puts it."""
+    for path in sorted((project / "terraform").rglob("*.tf")):
+        for entry in tf.load_hcl(path).get("resource", []):
+            for acl in entry.get("aws_wafv2_web_acl", {}).values():
+                yield from acl.get("rule", [])
+
+
+def test_the_waf_rate_limits_the_admin_login_per_address(generated):
+    project = generated(**DEFAULT)
+    limits = []
+    for rule in waf_rules(project):
+        for statement in rule["statement"]:
+            for rate in statement.get("rate_based_statement", []):
+                for scope in rate["scope_down_statement"]:
+                    for match in scope.get("byte_match_statement", []):
+                        if match["search_string"] == "/admin/login/":
+                            assert "block" in rule["action"][0]
+                            assert rate["aggregate_key_type"] == "IP"
+                            limits.append(rate["limit"])
+    assert limits, "no rate-based WAF rule scoped to /admin/login/"
+    print(f"\nWAF: at most {limits[0]} admin login requests per address in 5 minutes")
