@@ -198,15 +198,19 @@ def test_concurrent_readiness_probes_never_collide(app):
 
     def probe():
         for _ in range(40):
-            results.append(http_get(app + "/readyz", timeout=10)[0])
+            results.append(http_json(app + "/readyz", timeout=10))
 
     probes = [threading.Thread(target=probe) for _ in range(8)]
     for thread in probes:
         thread.start()
     for thread in probes:
         thread.join()
-    print(f"\n8 concurrent probers: {status_counts([(0, 0, '', s) for s in results])}")
-    assert results == [200] * 320
+    caches = [body["checks"]["cache"] for _, body in results]
+    print(f"\n8 concurrent probers: statuses {status_counts([(0, 0, '', s) for s, _ in results])}")
+    print(f"cache check failures: {len(caches) - caches.count('ok')} of {len(caches)}")
+    # Each probe's write is read back intact, however many probes share the Redis. (The database check may
+    # still wait out this module's deliberately small pool.)
+    assert caches == ["ok"] * 320
 
 
 @pytest.mark.parametrize("fault", ["stopped", "frozen"])

@@ -35,6 +35,16 @@ class FreshPasswordConnection(Connection):
             return super().connect(conninfo, **{**kwargs, "password": cls.source.password(refresh=True)})
 
 
+_connection_classes = {}
+
+
+def connection_class_for(source):
+    """One connection class per password source, made once: Django builds a wrapper for every request thread."""
+    if source not in _connection_classes:
+        _connection_classes[source] = type("Connection", (FreshPasswordConnection,), {"source": source})
+    return _connection_classes[source]
+
+
 class CappedBackoff(AttemptWithBackoff):
     """psycopg_pool's reconnection back-off, with the delay between attempts capped.
 
@@ -67,10 +77,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def __init__(self, settings_dict, *args, **kwargs):
         super().__init__(settings_dict, *args, **kwargs)
-        source = password_source(settings_dict)
-        # One connection class per source, used both by the pool and by unpooled connections.
-        self.connection_class = type("Connection", (FreshPasswordConnection,), {"source": source})
-        if source is not None and isinstance(settings_dict["OPTIONS"].get("pool"), dict):
+        self.connection_class = connection_class_for(password_source(settings_dict))
+        if self.connection_class.source is not None and isinstance(settings_dict["OPTIONS"].get("pool"), dict):
             settings_dict["OPTIONS"]["pool"].setdefault("connection_class", self.connection_class)
 
     def get_connection_params(self):

@@ -84,6 +84,48 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
+  # Password guessing: an address that requests the admin login more than 20 times in 5 minutes is blocked
+  # until its rate drops. The app also locks out a username per address after a few failures (django-axes);
+  # this rule covers guessing spread over many usernames.
+  rule {
+    name     = "AdminLoginRateLimit"
+    priority = 3
+
+    action {
+      block {}
+    }
+
+    statement {
+      rate_based_statement {
+        limit                 = 20
+        evaluation_window_sec = 300
+        aggregate_key_type    = "IP"
+
+        scope_down_statement {
+          byte_match_statement {
+            search_string         = "/admin/login/"
+            positional_constraint = "STARTS_WITH"
+
+            field_to_match {
+              uri_path {}
+            }
+
+            text_transformation {
+              priority = 0
+              type     = "URL_DECODE"
+            }
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "AdminLoginRateLimit"
+      sampled_requests_enabled   = true
+    }
+  }
+
   visibility_config {
     cloudwatch_metrics_enabled = true
     metric_name                = var.name
