@@ -94,8 +94,9 @@ def abandon(port, count, seed, broken):
 
 def test_abandoned_requests_leave_completed_ones_served_and_the_log_quiet(app):
     statuses, failures, broken, abandoning_done = [], [], threading.Event(), threading.Event()
-    with gunicorn(app["venv"], app["project"], "config.asgi:application", app["env"], WORKERS,
-                  config=app["project"] / "gunicorn.conf.py", log_path=app["log"]) as server:  # fmt: skip
+    served = (app["venv"], app["project"], "config.asgi:application", app["env"], WORKERS)
+    config = app["project"] / "gunicorn.conf.py"
+    with gunicorn(*served, config=config, log_path=app["log"], log_level="debug") as server:
         started = len(server.log())
         completing = [
             threading.Thread(target=complete, args=(server.port, statuses, failures, broken, abandoning_done))
