@@ -4,7 +4,8 @@
 
 With no part named, every part runs. Results go to .cache/bench/bench-<time>.json and .md, and to
 latest.json / latest.md beside them. --smoke is a short pass that checks the harness works; its numbers are
-labelled as such and mean nothing. Nothing here is a test: no number is compared with a threshold.
+labelled as such and mean nothing. --results DIR writes elsewhere (the smoke test uses its own directory).
+Nothing here is a test: no number is compared with a threshold.
 """
 
 import argparse
@@ -13,8 +14,9 @@ import json
 import sys
 import time
 import traceback
+from pathlib import Path
 
-from common import RESULTS, TEMPLATE, machine, not_yet, tasks_code
+from common import RESULTS, machine, not_yet, tasks_code
 
 PARTS = ["web", "image", "template", "tasks"]
 FULL = {"rounds": 5, "duration": 15, "connections": 32, "threads": 2, "workers": 2, "pause": 2.0, "repeats": 5}
@@ -27,7 +29,8 @@ def arguments(argv):
     parser.add_argument("--smoke", action="store_true", help="a short pass: checks the harness, measures nothing")
     for name, value in FULL.items():
         parser.add_argument(f"--{name}", type=type(value), default=None, help=f"default {value} (smoke: {SMOKE[name]})")
-    parser.add_argument("--work", default=str(RESULTS / "work"), help="scratch directory for rendered projects")
+    parser.add_argument("--results", default=str(RESULTS), help="where results go (default: .cache/bench)")
+    parser.add_argument("--work", default=None, help="scratch directory for rendered projects (default: RESULTS/work)")
     parser.add_argument(
         "--suite-args", default=None, help="pytest arguments for the template suite's wall time (default: all)"
     )
@@ -39,6 +42,8 @@ def arguments(argv):
     if options.suite_args is None:
         options.suite_args = "tests/test_render.py" if options.smoke else ""
     options.parts = options.parts or PARTS
+    options.results = Path(options.results).resolve()
+    options.work = options.work or str(options.results / "work")
     return options
 
 
@@ -109,14 +114,14 @@ def main(argv):
         part["seconds"] = round(time.monotonic() - began, 1)
         results["parts"][name] = part
         print(f"[bench] {name}: {'failed' if 'error' in part else 'done'} in {part['seconds']} s", flush=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    options.results.mkdir(parents=True, exist_ok=True)
     stem = ("smoke-" if options.smoke else "bench-") + started.strftime("%Y%m%dT%H%M%SZ")
     text = report(results)
     for target in (stem, "latest"):
-        (RESULTS / f"{target}.json").write_text(json.dumps(results, indent=2) + "\n")
-        (RESULTS / f"{target}.md").write_text(text)
+        (options.results / f"{target}.json").write_text(json.dumps(results, indent=2) + "\n")
+        (options.results / f"{target}.md").write_text(text)
     print(text)
-    print(f"[bench] results: {(RESULTS / stem).relative_to(TEMPLATE)}.json and .md")
+    print(f"[bench] results: {options.results / stem}.json and .md")
     return 1 if failed else 0
 
 
