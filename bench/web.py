@@ -18,7 +18,7 @@ from pathlib import Path
 
 from common import TEMPLATE, not_yet, observability_middleware
 from project import DEFAULT, make_venv, render, run
-from services import REDIS_URL, gunicorn, postgres_database, require_shared_services, run_unique
+from services import REDIS_URL, gunicorn, http_get, postgres_database, require_shared_services, run_unique
 
 BARE = Path(__file__).resolve().parent / "bare"
 PATHS = ["/healthz", "/readyz"]
@@ -56,6 +56,20 @@ def load(url, seconds, connections, threads):
     args = [wrk_binary(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *headers, url]
     result = subprocess.run(args, capture_output=True, text=True, check=True, timeout=seconds + 120)
     return parse_wrk(result.stdout)
+
+
+def answered(url, seconds=120):
+    """Wait until URL answers 200 once (a worker's first database and cache connections are made here)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = None
+        with contextlib.suppress(OSError):
+            status = http_get(url, timeout=30, headers=HEADERS)[0]
+        if status == 200:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer 200 within {seconds} s (last status {status})")
+        time.sleep(0.5)
 
 
 def bare_project(venv, work):
@@ -116,7 +130,8 @@ def measure(options):
             }
             for server in servers.values():  # warm-up: imports, pools and caches, outside the rounds
                 for path in PATHS:
-                    load(server.url(path), 1, options.connections, options.threads)
+                    answered(server.url(path))
+                    load(server.url(path), options.duration, options.connections, options.threads)
             for _ in range(options.rounds):
                 for path in PATHS:
                     for site, server in servers.items():
