@@ -4,6 +4,7 @@ Everything downloaded (the npm package that carries the provider schema, checkov
 outside the repository, keyed by version, so a warm run downloads nothing.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -18,9 +19,10 @@ import hcl2
 from project import SHARED_CACHE as CACHE_ROOT
 from project import require, run
 
-# @cdktf/provider-aws 21.22.x is generated from hashicorp/aws 6.25.0; its .jsii manifest carries the schema.
-PROVIDER_PACKAGE = "@cdktf/provider-aws@21.22.1"
-AWS_PROVIDER_VERSION = "6.25.0"
+# @cdktn/provider-aws 25.7.0 (CDK Terrain) is generated from hashicorp/aws 6.66.0, the first provider with
+# write-only ElastiCache auth tokens; its .jsii manifest carries the schema.
+PROVIDER_PACKAGE = "@cdktn/provider-aws@25.7.0"
+AWS_PROVIDER_VERSION = "6.66.0"
 CHECKOV_VERSION = "3.3.30"
 
 # Arguments every resource and data source accepts that are Terraform's, not the provider's.
@@ -106,7 +108,7 @@ def _struct_of(type_ref, types):
             found
             and found.get("kind") == "interface"
             and found.get("datatype")
-            and not type_ref["fqn"].startswith("cdktf.")
+            and not type_ref["fqn"].startswith(("cdktf.", "cdktn."))
         ):
             return type_ref["fqn"]
         return None
@@ -169,7 +171,7 @@ def provider_schema():
         with tarfile.open(tarball) as archive:
             manifest = json.load(archive.extractfile("package/.jsii"))
     schema = derive_schema(manifest)
-    partial = cached.with_suffix(".tmp")
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")  # parallel test workers write their own
     partial.write_text(json.dumps(schema, separators=(",", ":")))
     partial.replace(cached)
     return schema
@@ -211,11 +213,15 @@ def checkov():
     venv = CACHE_ROOT / f"checkov-{CHECKOV_VERSION}-py{sys.version_info.major}{sys.version_info.minor}"
     executable = venv / "bin" / "checkov"
     marker = venv / ".installed"
-    if not marker.exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        run([sys.executable, "-m", "venv", venv], timeout=600)
-        run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"checkov=={CHECKOV_VERSION}"], timeout=1200)
-        marker.touch()
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    # Test workers run in parallel: one installs while the others wait on the lock.
+    with open(CACHE_ROOT / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            run([sys.executable, "-m", "venv", venv], timeout=600)
+            run([venv / "bin" / "python", "-m", "pip", "install", "-q", f"checkov=={CHECKOV_VERSION}"], timeout=1200)
+            marker.touch()
     return executable
 
 

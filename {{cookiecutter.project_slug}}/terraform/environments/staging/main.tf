@@ -1,12 +1,7 @@
-# The same file in every environment: the directory name picks the environment, deploy.json gives the names
-# (CI reads the same file) and variables.tf gives the sizes.
+# staging: the shared stack (../../modules/stack) with this environment's sizes. The directory name is the
+# environment's key in deploy.json.
 locals {
-  deploy      = jsondecode(file("${path.root}/../../../deploy.json"))
-  environment = basename(abspath(path.root))
-  names       = local.deploy.environments[local.environment]
-  name        = local.names.cluster
-  # PostgreSQL database names cannot contain hyphens.
-  database_name = replace(local.deploy.project, "-", "_")
+  deploy = jsondecode(file("${path.root}/../../../deploy.json"))
 }
 
 provider "aws" {
@@ -15,195 +10,49 @@ provider "aws" {
   default_tags {
     tags = {
       Project     = local.deploy.project
-      Environment = local.environment
+      Environment = basename(abspath(path.root))
       ManagedBy   = "terraform"
     }
   }
 }
 
-data "aws_caller_identity" "current" {}
+module "stack" {
+  source = "../../modules/stack"
 
-data "aws_partition" "current" {}
+  environment              = basename(abspath(path.root))
+  domain_name              = var.domain_name
+  route53_zone_id          = var.route53_zone_id
+  image_tag                = var.image_tag
+  secret_key_version       = var.secret_key_version
+  redis_auth_token_version = var.redis_auth_token_version
 
-data "aws_region" "current" {}
+  # Network: the VPC range (distinct per environment so they can be peered), AZs, NAT gateways.
+  vpc_cidr_block     = "10.10.0.0/16"
+  az_count           = 2
+  single_nat_gateway = true
 
-# Created once per account by terraform/bootstrap; CI pushes <sha> tags to it.
-data "aws_ecr_repository" "app" {
-  name = local.deploy.ecr_repository
+  # Protects the database and the load balancer from deletion.
+  deletion_protection = false
+
+  # PostgreSQL (storage in GiB: initial, autoscaling ceiling).
+  db_instance_class        = "db.t4g.micro"
+  db_allocated_storage     = 20
+  db_max_allocated_storage = 50
+  db_multi_az              = false
+  db_backup_retention_days = 3
+
+  # Redis: 2 or more nodes add a replica with automatic failover.
+  redis_node_type          = "cache.t4g.micro"
+  redis_num_cache_clusters = 1
+
+  # Web tasks: CPU units (1024 = 1 vCPU), memory in MiB, autoscaling range.
+  task_cpu    = 256
+  task_memory = 512
+  min_tasks   = 1
+  max_tasks   = 2
 }
 
-# One customer-managed key per environment: logs, secrets, the database and the cache.
-resource "aws_kms_key" "this" {
-  description             = "${local.name}: logs, secrets, database and cache"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        # The key policy must let the account manage the key, or nobody can; IAM policies then decide who uses it.
-        Sid       = "AccountAdministers"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsEncrypts"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${data.aws_region.current.region}.amazonaws.com" }
-        Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:*"
-          }
-        }
-      },
-    ]
-  })
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${local.name}"
-  target_key_id = aws_kms_key.this.key_id
-}
-
-# Django's SECRET_KEY: generated at apply time and written write-only, so it is in no plan and no state.
-ephemeral "random_password" "secret_key" {
-  length  = 64
-  special = false
-}
-
-resource "aws_secretsmanager_secret" "secret_key" {
-  name                    = "${local.name}/django-secret-key"
-  description             = "Django SECRET_KEY of ${local.name}"
-  kms_key_id              = aws_kms_key.this.arn
-  recovery_window_in_days = 7
-  #checkov:skip=CKV2_AWS_57:Rotating SECRET_KEY signs every user out; rotate deliberately by bumping secret_string_wo_version (README).
-}
-
-resource "aws_secretsmanager_secret_version" "secret_key" {
-  secret_id                = aws_secretsmanager_secret.secret_key.id
-  secret_string_wo         = ephemeral.random_password.secret_key.result
-  secret_string_wo_version = var.secret_key_version
-}
-
-module "network" {
-  source = "../../modules/network"
-
-  name               = local.name
-  cidr_block         = var.vpc_cidr_block
-  az_count           = var.az_count
-  single_nat_gateway = var.single_nat_gateway
-  kms_key_arn        = aws_kms_key.this.arn
-}
-
-module "alb" {
-  source = "../../modules/alb"
-
-  name                = local.name
-  vpc_id              = module.network.vpc_id
-  vpc_cidr_block      = module.network.vpc_cidr_block
-  subnet_ids          = module.network.public_subnet_ids
-  domain_name         = var.domain_name
-  route53_zone_id     = var.route53_zone_id
-  target_role         = "web"
-  target_port         = local.deploy.container_port
-  health_check_path   = local.deploy.health_check_path
-  deletion_protection = var.deletion_protection
-  kms_key_arn         = aws_kms_key.this.arn
-}
-
-module "rds" {
-  source = "../../modules/rds"
-
-  name                      = local.name
-  vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.private_subnet_ids
-  client_security_group_ids = { tasks = module.ecs.security_group_id }
-  instance_class            = var.db_instance_class
-  allocated_storage         = var.db_allocated_storage
-  max_allocated_storage     = var.db_max_allocated_storage
-  multi_az                  = var.db_multi_az
-  backup_retention_days     = var.db_backup_retention_days
-  deletion_protection       = var.deletion_protection
-  database_name             = local.database_name
-  kms_key_arn               = aws_kms_key.this.arn
-}
-
-module "redis" {
-  source = "../../modules/redis"
-
-  name                      = local.name
-  vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.private_subnet_ids
-  client_security_group_ids = { tasks = module.ecs.security_group_id }
-  node_type                 = var.redis_node_type
-  num_cache_clusters        = var.redis_num_cache_clusters
-  kms_key_arn               = aws_kms_key.this.arn
-}
-
-module "iam" {
-  source = "../../modules/iam"
-
-  name               = local.name
-  ecr_repository_arn = data.aws_ecr_repository.app.arn
-  log_group_arns     = [module.ecs.log_group_arn]
-  secret_arns        = values(local.secret_arns)
-  kms_key_arns       = [aws_kms_key.this.arn]
-}
-
-locals {
-  secret_arns = {
-    SECRET_KEY        = aws_secretsmanager_secret.secret_key.arn
-    DATABASE_PASSWORD = module.rds.master_user_secret_arn
-    REDIS_PASSWORD    = module.redis.auth_token_secret_arn
-  }
-
-  # Exactly names the Django settings read (config/settings.py); secrets only through `secrets` below.
-  # sslmode=require: the client refuses plain connections too (verify-full needs the RDS CA bundle in the image).
-  app_environment = {
-    ALLOWED_HOSTS        = var.domain_name
-    CSRF_TRUSTED_ORIGINS = "https://${var.domain_name}"
-    DATABASE_URL         = "postgres://${module.rds.username}@${module.rds.address}:${module.rds.port}/${module.rds.database_name}?sslmode=require"
-    REDIS_URL            = "rediss://${module.redis.primary_endpoint_address}:${module.redis.port}/0"
-    LOG_LEVEL            = var.log_level
-  }
-
-  app_secrets = {
-    SECRET_KEY = local.secret_arns.SECRET_KEY
-    # RDS keeps the master secret as JSON; ECS extracts its password key.
-    DATABASE_PASSWORD = "${local.secret_arns.DATABASE_PASSWORD}:password::"
-    REDIS_PASSWORD    = local.secret_arns.REDIS_PASSWORD
-  }
-}
-
-module "ecs" {
-  source = "../../modules/ecs"
-
-  name                            = local.names.cluster
-  services                        = local.names.services
-  one_off_tasks                   = local.names.one_off_tasks
-  load_balanced_role              = "web"
-  image                           = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
-  container_port                  = local.deploy.container_port
-  environment                     = local.app_environment
-  secrets                         = local.app_secrets
-  execution_role_arn              = module.iam.execution_role_arn
-  task_role_arn                   = module.iam.task_role_arn
-  vpc_id                          = module.network.vpc_id
-  subnet_ids                      = module.network.private_subnet_ids
-  target_group_arn                = module.alb.target_group_arn
-  load_balancer_security_group_id = module.alb.security_group_id
-  load_balancer_resource_label    = module.alb.resource_label
-  backend_security_groups = {
-    postgresql = { port = module.rds.port, security_group_id = module.rds.security_group_id }
-    redis      = { port = module.redis.port, security_group_id = module.redis.security_group_id }
-  }
-  cpu          = var.task_cpu
-  memory       = var.task_memory
-  min_capacity = var.min_tasks
-  max_capacity = var.max_tasks
-  kms_key_arn  = aws_kms_key.this.arn
+output "stack" {
+  description = "What the stack exposes: load balancer DNS name, certificate validation records, names, addresses (terraform output -json stack)."
+  value       = module.stack
 }

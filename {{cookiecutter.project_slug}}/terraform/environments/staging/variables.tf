@@ -1,5 +1,3 @@
-# Sizes differ between environments; everything else is the same main.tf.
-
 variable "domain_name" {
   description = "Host name the site is served on: ALLOWED_HOSTS, the CSRF origin and the certificate."
   type        = string
@@ -22,98 +20,8 @@ variable "secret_key_version" {
   default     = 1
 }
 
-variable "vpc_cidr_block" {
-  description = "The VPC's IPv4 range."
-  type        = string
-  default     = "10.10.0.0/16"
-}
-
-variable "az_count" {
-  description = "Availability zones to spread over."
-  type        = number
-  default     = 2
-}
-
-variable "single_nat_gateway" {
-  description = "One shared NAT gateway (cheaper) instead of one per AZ."
-  type        = bool
-  default     = true
-}
-
-variable "deletion_protection" {
-  description = "Protect the database and the load balancer from deletion."
-  type        = bool
-  default     = false
-}
-
-variable "db_instance_class" {
-  description = "RDS instance size."
-  type        = string
-  default     = "db.t4g.micro"
-}
-
-variable "db_allocated_storage" {
-  description = "Initial database storage in GiB."
-  type        = number
-  default     = 20
-}
-
-variable "db_max_allocated_storage" {
-  description = "Database storage autoscaling ceiling in GiB."
-  type        = number
-  default     = 50
-}
-
-variable "db_multi_az" {
-  description = "Keep a standby database in another AZ."
-  type        = bool
-  default     = false
-}
-
-variable "db_backup_retention_days" {
-  description = "Days of automated database backups."
-  type        = number
-  default     = 3
-}
-
-variable "redis_node_type" {
-  description = "ElastiCache node size."
-  type        = string
-  default     = "cache.t4g.micro"
-}
-
-variable "redis_num_cache_clusters" {
-  description = "Redis nodes; 2 or more adds a replica with automatic failover."
+variable "redis_auth_token_version" {
+  description = "Bump to generate a new Redis AUTH token (written to the cache and its secret together; tasks pick it up on their next start)."
   type        = number
   default     = 1
-}
-
-variable "task_cpu" {
-  description = "CPU units per task (1024 = 1 vCPU)."
-  type        = number
-  default     = 256
-}
-
-variable "task_memory" {
-  description = "Memory per task in MiB."
-  type        = number
-  default     = 512
-}
-
-variable "min_tasks" {
-  description = "Fewest web tasks."
-  type        = number
-  default     = 1
-}
-
-variable "max_tasks" {
-  description = "Most web tasks."
-  type        = number
-  default     = 2
-}
-
-variable "log_level" {
-  description = "Django LOG_LEVEL."
-  type        = string
-  default     = "INFO"
 }

@@ -47,5 +47,5 @@ output "certificate_validation_records" {
 
 output "access_logs_bucket" {
   description = "S3 bucket of the access logs."
-  value       = aws_s3_bucket.access_logs.id
+  value       = module.access_logs.id
 }
