@@ -3,8 +3,11 @@
 Sites, all under gunicorn with uvicorn workers and the same worker count, on the same PostgreSQL and Redis:
 - generated: the template's default combination on its production settings (its own gunicorn.conf.py);
 - bare: `django-admin startproject` with the same two views (bench/bare/), no pool (Django's limit);
-- bare+pool: the same with Django's psycopg pool, as the generated app has (the fair database comparison).
-Paths: /healthz (no I/O) and /readyz (one PostgreSQL round trip, one Redis write, read and delete).
+- bare+pool: the same with Django's psycopg pool, as the generated app has (the fair database comparison);
+- generated, EMF off: the generated app with its EMF request-metrics middleware removed (when it has one).
+Paths: /healthz (no I/O) and /readyz (one PostgreSQL round trip, one Redis write, read and delete) everywhere;
+/notes/ (a JSON list read from PostgreSQL) on the generated sites only: the EMF middleware never counts health
+checks, so its cost shows on an ordinary page.
 """
 
 import contextlib
@@ -22,6 +25,13 @@ from services import REDIS_URL, gunicorn, http_get, postgres_database, require_s
 
 BARE = Path(__file__).resolve().parent / "bare"
 PATHS = ["/healthz", "/readyz"]
+APP_PATHS = [*PATHS, "/notes/"]
+EMF_MIDDLEWARE = "RequestMetricsMiddleware"
+# A settings module the benchmark writes into its own rendering: the generated settings minus one middleware.
+NO_EMF_SETTINGS = f"""from config.settings import *  # noqa: F403
+
+MIDDLEWARE = [name for name in MIDDLEWARE if not name.endswith(".{EMF_MIDDLEWARE}")]  # noqa: F405
+"""
 # Behind the load balancer: its Host and X-Forwarded-Proto (the generated app redirects plain HTTP otherwise).
 HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https"}
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
@@ -95,7 +105,8 @@ def measure(options):
     venv = make_venv(project, DEFAULT["python_version"])
     bare = bare_project(venv, work)
     name = run_unique("bench_web")
-    notes = [not_yet("generated, EMF middleware off", observability_middleware())]
+    emf = EMF_MIDDLEWARE in (project / "config" / "settings.py").read_text()
+    notes = [] if emf else [not_yet("generated, EMF middleware off", observability_middleware())]
     notes.append("cookiecutter-django: not measured (its code and a recipe that builds it stay out of this repository)")
     with postgres_database(venv / "bin/python", name) as database_url:
         base_env = {
@@ -106,21 +117,23 @@ def measure(options):
             "SECRET_KEY": "bench-only-not-secret",
             "ALLOWED_HOSTS": "localhost",
             "DOTENV_PATH": str(project / "absent.env"),
-            "LOG_LEVEL": "WARNING",
+            # Production's default: access lines and one EMF record per request are part of the cost measured.
+            "LOG_LEVEL": "INFO",
         }
         run([venv / "bin/python", "manage.py", "migrate", "--noinput"], cwd=project, env=base_env)
         run([venv / "bin/python", "manage.py", "collectstatic", "--noinput"], cwd=project, env=base_env)
+        bare_env = {**base_env, "DJANGO_SETTINGS_MODULE": "bare.settings"}
         sites = {
             "generated": (project, "config.asgi:application", base_env, project / "gunicorn.conf.py"),
-            "bare": (bare, "bare.asgi:application", {**base_env, "DJANGO_SETTINGS_MODULE": "bare.settings"}, None),
-            "bare+pool": (
-                bare,
-                "bare.asgi:application",
-                {**base_env, "DJANGO_SETTINGS_MODULE": "bare.settings", "BENCH_PSYCOPG_POOL": "1"},
-                None,
-            ),
+            "bare": (bare, "bare.asgi:application", bare_env, None),
+            "bare+pool": (bare, "bare.asgi:application", {**bare_env, "BENCH_PSYCOPG_POOL": "1"}, None),
         }
-        samples = {(site, path): [] for site in sites for path in PATHS}
+        if emf:
+            (project / "config" / "settings_bench_no_emf.py").write_text(NO_EMF_SETTINGS)
+            no_emf_env = {**base_env, "DJANGO_SETTINGS_MODULE": "config.settings_bench_no_emf"}
+            sites["generated, EMF off"] = (project, "config.asgi:application", no_emf_env, project / "gunicorn.conf.py")
+        paths = {site: APP_PATHS if site.startswith("generated") else PATHS for site in sites}
+        samples = {(site, path): [] for site in sites for path in paths[site]}
         with contextlib.ExitStack() as stack:
             servers = {
                 site: stack.enter_context(
@@ -128,13 +141,15 @@ def measure(options):
                 )
                 for site, (cwd, app, env, config) in sites.items()
             }
-            for server in servers.values():  # warm-up: imports, pools and caches, outside the rounds
-                for path in PATHS:
+            for site, server in servers.items():  # warm-up: imports, pools and caches, outside the rounds
+                for path in paths[site]:
                     answered(server.url(path))
                     load(server.url(path), options.duration, options.connections, options.threads)
             for _ in range(options.rounds):
-                for path in PATHS:
+                for path in APP_PATHS:
                     for site, server in servers.items():
+                        if path not in paths[site]:
+                            continue
                         url = server.url(path)
                         samples[site, path].append(load(url, options.duration, options.connections, options.threads))
                         time.sleep(options.pause)
@@ -145,7 +160,7 @@ def summarize(samples, options, notes):
     rows = []
     for (site, path), runs in samples.items():
         rps = statistics.median(r["rps"] for r in runs)
-        bare = statistics.median(r["rps"] for r in samples["bare", path])
+        bare = statistics.median(r["rps"] for r in samples["bare", path]) if ("bare", path) in samples else None
         rows.append(
             {
                 "site": site,
@@ -158,6 +173,11 @@ def summarize(samples, options, notes):
                 "runs": runs,
             }
         )
+    medians = {(row["site"], row["path"]): row["rps_median"] for row in rows}
+    for path in APP_PATHS:
+        with_emf, without = medians.get(("generated", path)), medians.get(("generated, EMF off", path))
+        if with_emf and without:
+            notes.append(f"EMF middleware on {path}: {with_emf / without:.3f} x the throughput without it")
     settings = {
         "load generator": "wrk (loopback)",
         "rounds": options.rounds,

@@ -22,9 +22,10 @@ def test_web_smoke_pass_serves_every_site_and_path_and_writes_its_results(tmp_pa
     web = results["parts"]["web"]
     assert "error" not in web, web.get("error")
     rows = {(row["site"], row["path"]): row for row in web["rows"]}
-    assert set(rows) == {
-        (site, path) for site in ("generated", "bare", "bare+pool") for path in ("/healthz", "/readyz")
-    }
+    sites = {"generated", "bare", "bare+pool", "generated, EMF off"}
+    expected = {(site, path) for site in sites for path in ("/healthz", "/readyz")}
+    expected |= {("generated", "/notes/"), ("generated, EMF off", "/notes/")}
+    assert set(rows) == expected
     assert all(row["failures"] == 0 for row in rows.values()), rows
-    assert all(rows[site, "/healthz"]["rps_median"] > 0 for site in ("generated", "bare", "bare+pool"))
+    assert all(rows[site, "/healthz"]["rps_median"] > 0 for site in sites)
     assert "| generated | /healthz |" in (tmp_path / "latest.md").read_text()
