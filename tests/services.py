@@ -158,8 +158,8 @@ def gunicorn(venv, cwd, app, env, workers=2, config=None, log_path=None, log_lev
 
     CONFIG (a gunicorn.conf.py) is read first and the bind, worker class, worker count and server log level
     given here win, so a generated project and a bare Django project run under the same server. Yields a Server
-    once every worker has finished starting (an info line, hence LOG_LEVEL no higher than info); its log (server
-    and app output; access lines go to their own file) is LOG_PATH.
+    once every worker has finished starting (an info line: a generated project's LOG_LEVEL must be INFO or DEBUG);
+    its log (server and app output, and access lines when CONFIG routes them to stdout) is LOG_PATH.
     """
     port = free_port()
     log_path = Path(log_path or tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
