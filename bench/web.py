@@ -198,7 +198,7 @@ def markdown(result):
     ]
     for row in result["rows"]:
         lines.append(
-            f"| {row['site']} | {row['path']} | {row['rps_median']} | {row['vs_bare'] or 'n/a'} | {row['p50_ms_median']}"
-            f" | {row['p99_ms_median']} | {row['failures']} |"
+            f"| {row['site']} | {row['path']} | {row['rps_median']} | {row['vs_bare'] or 'n/a'}"
+            f" | {row['p50_ms_median']} | {row['p99_ms_median']} | {row['failures']} |"
         )
     return "\n".join(lines)
