@@ -153,19 +153,20 @@ UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
 
 
 @contextlib.contextmanager
-def gunicorn(venv, cwd, app, env, workers=2, config=None, log_path=None):
+def gunicorn(venv, cwd, app, env, workers=2, config=None, log_path=None, log_level="info"):
     """Serve the ASGI APP from CWD under gunicorn with uvicorn workers, as the image's web role does.
 
-    CONFIG (a gunicorn.conf.py) is read first and the bind, worker class and worker count given here win, so a
-    generated project and a bare Django project run under the same server. Yields a Server once every worker
-    has finished starting; its log (errors and app output; access lines go to their own file) is LOG_PATH.
+    CONFIG (a gunicorn.conf.py) is read first and the bind, worker class, worker count and server log level
+    given here win, so a generated project and a bare Django project run under the same server. Yields a Server
+    once every worker has finished starting (an info line: a generated project's LOG_LEVEL must be INFO or DEBUG);
+    its log (server and app output, and access lines when CONFIG routes them to stdout) is LOG_PATH.
     """
     port = free_port()
     log_path = Path(log_path or tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
     access_path = log_path.with_name(log_path.name + ".access")
     args = [Path(venv) / "bin" / "gunicorn", *(["--config", config] if config else [])]
     args += ["--bind", f"127.0.0.1:{port}", "--worker-class", UVICORN_WORKER, "--workers", str(workers)]
-    args += ["--no-control-socket", "--access-logfile", access_path, app]
+    args += ["--log-level", log_level, "--no-control-socket", "--access-logfile", access_path, app]
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [str(a) for a in args], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
