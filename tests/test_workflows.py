@@ -354,11 +354,12 @@ def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, py
 def test_names_come_from_deploy_json_only(generated, combo):
     project = generated(**combo)
     deploy = deploy_json(project)
-    names = {deploy["ecr_repository"], deploy["terraform_role"], deploy["terraform_plan_role"], deploy["project"]}
+    names = {deploy["ecr_repository"], deploy["terraform_plan_role"], deploy["project"]}
     for environment in deploy["environments"].values():
         names |= {
             environment["cluster"],
             environment["deploy_role"],
+            environment["terraform_role"],
             *environment["services"].values(),
             *environment["one_off_tasks"].values(),
         }
@@ -372,7 +373,7 @@ def test_names_come_from_deploy_json_only(generated, combo):
     assert lookups >= {
         ".aws_region",
         ".ecr_repository",
-        ".terraform_role",
+        ".environments[$env].terraform_role",
         ".terraform_plan_role",
         ".environments[$env].deploy_role",
     }
@@ -581,8 +582,9 @@ def test_terraform_plans_on_pull_requests_and_applies_only_by_hand(generated, co
     # Pull requests (code anyone with push access writes) only ever get the read-only plan role.
     roles = {job: "\n".join(s.get("run", "") for s in steps(jobs[job])) for job in ("plan", "apply")}
     assert "'.terraform_plan_role'" in roles["plan"]
-    assert "'.terraform_role'" not in roles["plan"]
-    assert "'.terraform_role'" in roles["apply"]
+    assert "terraform_role'" not in roles["plan"]
+    # Each environment applies with its own role, which trusts only that GitHub environment.
+    assert "'.environments[$env].terraform_role'" in roles["apply"]
 
 
 @ALL
@@ -757,6 +759,7 @@ def test_previous_fails_clearly_when_there_is_no_earlier_image(deploy_world):
 # CI's image steps, run as written against the real images
 
 
+@pytest.mark.docker
 def test_ci_image_steps_pass_in_the_real_images(generated):
     """ci.yml's in-image `docker run` lines, verbatim but for the image names, against the runtime and test
     targets built by a real engine, on the host's PostgreSQL and Redis (the addresses ci.yml gives its steps)."""
@@ -783,3 +786,58 @@ def test_ci_image_steps_pass_in_the_real_images(generated):
             env = {**docker.env, **{k: str(v) for k, v in s.get("env", {}).items()}, **names}
             result = run(["bash", "-eo", "pipefail", "-c", s["run"]], cwd=project, env=env, check=False, timeout=900)
             assert result.returncode == 0, f"{s['name']}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+
+# Credentials outlast the jobs that use them
+
+# `aws ecs wait tasks-stopped` polls 100 times, 6 seconds apart.
+ECS_WAITER_MINUTES = 10
+
+
+def bootstrap_session_limits(project):
+    """Bootstrap role (deploy, terraform, terraform_plan) => its max_session_duration in seconds."""
+    import terraform_harness as tf
+
+    config = tf.load_dir(project / "terraform" / "bootstrap")
+    return {n: b["max_session_duration"] for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role"}
+
+
+def role_of(job):
+    """Which bootstrap role a job's credentials step assumes, from the deploy.json key it looks the name up by."""
+    text = "\n".join(s.get("run", "") for s in steps(job))
+    if "terraform_plan_role" in text:
+        return "terraform_plan"
+    if "terraform_role" in text:
+        return "terraform"
+    if "deploy_role" in text:
+        return "deploy"
+    raise AssertionError("the job assumes a role it does not look up in deploy.json")
+
+
+def migration_wait_minutes(project):
+    script = (project / ".github" / "scripts" / "deploy.sh").read_text()
+    match = re.search(r"for _ in ((?:\d+ )*\d+); do\s+if aws ecs wait tasks-stopped", script)
+    assert match, "deploy.sh waits for the migration task in rounds of `aws ecs wait tasks-stopped`"
+    return len(match.group(1).split()) * ECS_WAITER_MINUTES
+
+
+def test_sessions_last_as_long_as_their_jobs_and_the_migration_wait(generated):
+    """A job may run until its timeout; its role session must last that long (the role allowing it), and the
+    migration wait must end before the deploy job's timeout. One-hour sessions under a 90-minute job fail late."""
+    project = generated()
+    limits = bootstrap_session_limits(project)
+    assert set(limits) == {"deploy", "terraform", "terraform_plan"}
+    checked = []
+    for name, job_name, job in all_jobs(project):
+        for s in steps(job):
+            if not s.get("uses", "").startswith("aws-actions/configure-aws-credentials"):
+                continue
+            duration = int(s["with"]["role-duration-seconds"])
+            timeout = job["timeout-minutes"] * 60
+            role = role_of(job)
+            assert timeout <= duration <= limits[role], (name, job_name, timeout, duration, role, limits[role])
+            checked.append(f"{name}:{job_name}")
+    assert {"deploy-environment.yml:deploy", "terraform.yml:apply", "terraform.yml:plan"} <= set(checked)
+    deploy_job = load_workflow(project / ".github" / "workflows" / "deploy-environment.yml")["jobs"]["deploy"]
+    # The migration wait leaves the job time to roll the services out (a waiter round per service).
+    assert migration_wait_minutes(project) + ECS_WAITER_MINUTES <= deploy_job["timeout-minutes"]

@@ -31,8 +31,10 @@ with exit_on_bad_configuration():
     # timeout, so the balancer, not gunicorn, closes idle connections (never one it is about to reuse).
     keepalive = env_int("GUNICORN_KEEPALIVE", 65, minimum=1)
 
-    # Only the load balancer reaches the tasks (security groups), so its X-Forwarded-* headers are trusted.
-    forwarded_allow_ips = "*"
+    # Only the load balancer reaches the tasks (security groups), and its nodes have private VPC addresses. The
+    # client address is the right-most X-Forwarded-For entry that is not one of them: the one the balancer
+    # appended, never one the client wrote itself (login lockouts are per address).
+    forwarded_allow_ips = "127.0.0.1,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 
     # Logs go to stdout, where the container runtime (CloudWatch Logs on ECS) collects them, as one JSON object
     # per line like the app's own (observability/logs.py), so CloudWatch Logs Insights reads every line the same way.

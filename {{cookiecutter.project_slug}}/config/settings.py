@@ -132,10 +132,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # A connection is checked when it leaves the pool, so one killed by a restart or failover is replaced
         # instead of failing the request.
         "check": ConnectionPool.check_connection,
-        # psycopg_pool retries a failed connection with a doubling delay until reconnect_timeout; a short one
-        # gives up quickly and the next request starts a fresh attempt, so the app is back within about this
-        # long after the database is, however long the outage was.
-        "reconnect_timeout": 1,
     }
     del options
 # The migrate task (as the master user) makes sure this role exists and may use the app's tables

@@ -110,3 +110,44 @@ def test_other_paths_still_redirect_plain_http_to_https(client_get):
 
 def test_health_endpoints_refuse_writes(client):
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_view_that_cannot_reach_the_database_answers_503_with_retry_after(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(connections["default"], "cursor", refuse)
+    response = client.get("/notes/")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.django_db
+def test_concurrent_readiness_probes_write_keys_of_their_own(client, monkeypatch):
+    from django.core.cache import cache
+
+    written = []
+    original = cache.set
+    monkeypatch.setattr(
+        cache, "set", lambda key, *args, **kwargs: written.append(key) or original(key, *args, **kwargs)
+    )
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    assert len(written) == 2
+    assert written[0] != written[1]
+
+
+@pytest.mark.django_db
+@override_settings(
+    CACHES={
+        "default": {
+            **UNREACHABLE_REDIS["default"],
+            "OPTIONS": {**UNREACHABLE_REDIS["default"]["OPTIONS"], "IGNORE_EXCEPTIONS": True},
+        }
+    }
+)
+def test_with_the_cache_down_sessions_and_pages_keep_working(admin_client):
+    # admin_client logged in through a session: it lives in the database, so no cache is needed to use it.
+    assert admin_client.get("/admin/").status_code == 200
+    assert admin_client.get("/notes/").status_code == 200
