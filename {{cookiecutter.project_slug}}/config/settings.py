@@ -220,6 +220,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Its start-up banner would be the only line on stdout that is not a JSON log record.
+AXES_VERBOSE = False
 
 # Logs: one JSON object per line on stdout (observability/logs.py), collected by the awslogs driver on ECS.
 # CLOUDWATCH_LOG_GROUP ships the same lines (and the metric records) straight to CloudWatch Logs, for hosts
