@@ -35,6 +35,8 @@ TEXT_FIELDS = {
 }
 EXAMPLE = "e.g. project_slug=my_shop"
 SET_SLUG = "derived from project_name unless you typed it; set it yourself, " + EXAMPLE
+# AWS names load balancers and target groups in at most 32 characters: `<slug>-production-web` must fit.
+MAX_SLUG = 17
 # What cookiecutter.json derives from a name without a single letter or digit.
 NO_SLUG = "_"
 
@@ -51,8 +53,8 @@ def problems(a):
     if slug == NO_SLUG:
         if a["project_name"].strip():  # an empty name is reported once, above
             yield "project_slug", "project_name has no letters or digits to derive it from; set it yourself, " + EXAMPLE
-    elif not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", slug):
-        yield "project_slug", "use a letter, then lowercase letters, digits or _ (max 40); it is " + SET_SLUG
+    elif not re.fullmatch(r"[a-z][a-z0-9_]{0,%d}" % (MAX_SLUG - 1), slug):
+        yield "project_slug", f"use a letter, then lowercase letters, digits or _ (max {MAX_SLUG}); it is " + SET_SLUG
     elif keyword.iskeyword(slug):
         yield "project_slug", "it is a Python keyword, so no module can be named after it; it is " + SET_SLUG
     elif slug in PROJECT_MODULES or slug in sys.stdlib_module_names:

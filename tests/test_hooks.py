@@ -1,5 +1,6 @@
 """The pre-generation hook rejects bad answers with one line each; the post-generation hook writes a local .env."""
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -86,7 +87,7 @@ def test_a_bad_derived_slug_says_how_to_set_it(cookies, capfd):
         ("O'Brien's Bakery", "obriens_bakery"),
         ("Straße-Shop", "strasse_shop"),
         ("  Order Desk-Pro  ", "order_desk_pro"),
-        ("A Rather Long Project Name For The Regional Office Of Sales", "a_rather_long_project_name_for_the"),
+        ("A Rather Long Project Name For The Regional Office Of Sales", "a_rather_long"),
     ],
     ids=lambda value: value,
 )
@@ -94,7 +95,24 @@ def test_the_slug_is_derived_from_any_printable_name(cookies, name, slug):
     result = cookies.bake(extra_context={"project_name": name})
     assert result.exit_code == 0, result.exception
     assert result.project_path.name == slug
-    assert len(slug) <= 40
+
+
+def test_a_slug_longer_than_aws_names_allow_is_refused(cookies, capfd):
+    result = cookies.bake(extra_context={"project_slug": "a" * 18})
+    assert result.exit_code != 0
+    (error,) = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    assert "project_slug" in error
+    assert "max 17" in error
+
+
+def test_the_longest_slug_names_target_groups_within_aws_limits(cookies):
+    """Target groups are named like their service (modules/alb), and AWS allows 32 characters."""
+    result = cookies.bake(extra_context={"project_slug": "a" * 17})
+    assert result.exit_code == 0, result.exception
+    deploy = json.loads((result.project_path / "deploy.json").read_text())
+    services = [name for env in deploy["environments"].values() for name in env["services"].values()]
+    assert services
+    assert max(map(len, services)) <= 32
 
 
 def test_choices_are_checked_by_cookiecutter_json_alone(cookies):
