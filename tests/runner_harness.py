@@ -57,7 +57,7 @@ def evaluate(expression, contexts, status_ok=True):
             python.append({"true": "True", "false": "False", "null": "None"}[text])
         else:
             python.append(repr(lookup(contexts, text)))
-    return eval("".join(python), {"__builtins__": {}})  # noqa: S307 - built above from literals only
+    return eval("".join(python), {"__builtins__": {}})  # built above from literals and context values only
 
 
 def as_text(value):
@@ -119,6 +119,7 @@ class JobRun:
     steps: list = field(default_factory=list)
     summary: str = ""
     credentials: list = field(default_factory=list)  # the role ARNs configure-aws-credentials was given
+    outputs: dict = field(default_factory=dict)  # step id -> that step's outputs
 
     @property
     def ok(self):
@@ -161,6 +162,7 @@ class Runner:
         result = JobRun()
         self.run_steps(job["steps"], contexts, dict(contexts["env"]), result)
         result.summary = self.summary_path.read_text()
+        result.outputs = {step_id: ran["outputs"] for step_id, ran in contexts["steps"].items()}
         return result
 
     def run_steps(self, steps, contexts, job_env, result):

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import typing
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -173,10 +174,10 @@ def https_site(directory, host, status=200, body=b'{"status": "ok"}'):
     )  # fmt: skip
 
     class Site:
-        paths = []
+        paths: typing.ClassVar[list] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the name http.server calls
+        def do_GET(self):  # the name http.server calls
             Site.paths.append((self.headers.get("Host"), self.path))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

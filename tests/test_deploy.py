@@ -60,9 +60,8 @@ class World:
             containers = [{**c, "image": image} if c["name"] == role else c for c in latest["containerDefinitions"]]
             revision = latest["revision"] + 1
             arn = latest["taskDefinitionArn"].rsplit(":", 1)[0] + f":{revision}"
-            revisions.append(
-                {**latest, **changes, "revision": revision, "taskDefinitionArn": arn, "containerDefinitions": containers}
-            )
+            changes.update(revision=revision, taskDefinitionArn=arn, containerDefinitions=containers)
+            revisions.append({**latest, **changes})
 
         self.fake.change(state=register)
 
@@ -126,10 +125,9 @@ def test_a_deploy_migrates_then_rolls_every_service_and_function_to_the_sha(worl
         assert new["containerDefinitions"][1:] == old["containerDefinitions"][1:]  # the sidecar is untouched
         changed = {"containerDefinitions", "revision", "taskDefinitionArn", "registeredAt", "registeredBy"}
         changed |= {"requiresAttributes"}
-        assert {k: v for k, v in new.items() if k not in changed} == {
-            k: v for k, v in old.items() if k not in changed
-        }
-        assert state["registered_tags"][new["taskDefinitionArn"]] == [{"key": "Project", "value": world.deploy["project"]}]
+        assert {k: v for k, v in new.items() if k not in changed} == {k: v for k, v in old.items() if k not in changed}
+        tags = state["registered_tags"][new["taskDefinitionArn"]]
+        assert tags == [{"key": "Project", "value": world.deploy["project"]}]
     assert state["functions"] == {staging["functions"]["consumer"]: image}
     # Production was not touched.
     production = world.environment("production")
@@ -400,8 +398,8 @@ def test_the_deploy_job_deploys_then_asks_the_live_site_whether_it_is_ready(worl
 
 def test_a_live_site_that_is_not_ready_fails_the_job_so_production_does_not_start(world, tmp_path):
     with https_site(tmp_path / "site", HOST, status=503, body=b'{"database": "error"}') as site:
-        job = deploy_job(world, {"environment": "staging", "image_sha": world.sha["a"]}, PROVISIONED,
-                         env={"CURL_HOME": site.curl_home, "READY_ATTEMPTS": "2", "READY_POLL_SECONDS": "0"})  # fmt: skip
+        env = {"CURL_HOME": site.curl_home, "READY_ATTEMPTS": "2", "READY_POLL_SECONDS": "0"}
+        job = deploy_job(world, {"environment": "staging", "image_sha": world.sha["a"]}, PROVISIONED, env=env)
     assert not job.ok
     assert job.step("ready").outcome == "failure"
     assert '{"database": "error"}' in job.step("ready").stderr

@@ -163,7 +163,9 @@ def fake_aws_state(deploy, images, extra_containers=("log-router",), first=OLD_S
                 "deployments": [
                     {"id": f"ecs-svc/{name}-1", "status": "PRIMARY", "taskDefinition": arn, "rolloutState": "COMPLETED"}
                 ],
-                "deploymentConfiguration": {"alarms": {"alarmNames": [f"{name}-5xx"], "enable": True, "rollback": True}},
+                "deploymentConfiguration": {
+                    "alarms": {"alarmNames": [f"{name}-5xx"], "enable": True, "rollback": True}
+                },
                 "events": [],
             }
             state["alarms"][f"{name}-5xx"] = {

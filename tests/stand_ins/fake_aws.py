@@ -309,7 +309,9 @@ if service == "ecs" and operation == "describe-tasks":
     )
     out(
         {
-            "tasks": [{"taskArn": one("tasks"), "lastStatus": "STOPPED", "containers": containers, "stoppedReason": reason}],
+            "tasks": [
+                {"taskArn": one("tasks"), "lastStatus": "STOPPED", "containers": containers, "stoppedReason": reason}
+            ],
             "failures": [],
         }
     )
@@ -319,8 +321,11 @@ if service == "lambda" and operation == "update-function-code":
     out({"FunctionName": one("function-name")})
 if service == "lambda" and operation == "wait" and args[""] == ["function-updated-v2"]:
     if one("function-name") in failures.get("function_update_fails", []):
-        print('\nWaiter FunctionUpdatedV2 failed: Waiter encountered a terminal failure state: For expression '
-              '"Configuration.LastUpdateStatus" we matched expected path: "Failed"', file=sys.stderr)
+        print(
+            "\nWaiter FunctionUpdatedV2 failed: Waiter encountered a terminal failure state: For expression "
+            '"Configuration.LastUpdateStatus" we matched expected path: "Failed"',
+            file=sys.stderr,
+        )
         sys.exit(255)
     sys.exit(0)
 if service == "cloudwatch" and operation == "describe-alarms":
@@ -347,7 +352,7 @@ if service == "ssm" and operation == "get-parameter-history":
 if service == "ssm" and operation == "put-parameter":
     history = state["parameters"].setdefault(one("name"), [])
     if history and "overwrite" not in args:
-        fail("ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option")
+        fail("ParameterAlreadyExists", "The parameter already exists. To overwrite the value, set the overwrite option")
     if one("type") != "String":
         fail("ValidationException", "the deployed SHA is a plain String parameter")
     history.append(one("value"))
