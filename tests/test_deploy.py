@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 
 import pytest
+import terraform_harness as tf
 from project import DEFAULT, SOURCE, run
 from runner_harness import Runner, job_environment
 from services import https_site
@@ -459,3 +460,55 @@ def test_an_invalid_sha_fails_the_job_even_before_the_environment_exists(world):
     assert not job.ok
     assert job.step("validate").outcome == "failure"
     assert world.fake.calls == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The layers agree: the parameter deploy.sh writes is the one terraform reads and the deploy role may use
+
+
+def test_terraform_registers_revisions_with_the_sha_the_deploy_history_holds(generated):
+    """The other half of the rollback scenario above: terraform's revisions take their image from the parameter
+    named by deploy.json's deployed_sha_parameter, the one deploy.sh writes, and never overwrite it."""
+    project = generated(**DEFAULT)
+    stack = tf.load_dir(project / "terraform" / "modules" / "stack")
+    assert tf.locals_of(stack)["names"] == "${local.deploy.environments[var.environment]}"
+    (parameter,) = [b for t, n, b in tf.blocks(stack, "resource") if t == "aws_ssm_parameter" and n == "deployed_sha"]
+    assert parameter["name"] == "${local.names.deployed_sha_parameter}"
+    assert parameter["type"] == "String"
+    assert parameter["insecure_value"] == "${var.image_tag}"
+    assert parameter["lifecycle"][0]["ignore_changes"] == ["insecure_value"]
+    ecs = tf.labelled(stack, "module")["ecs"]
+    assert (
+        ecs["image"] == "${data.aws_ecr_repository.app.repository_url}:${aws_ssm_parameter.deployed_sha.insecure_value}"
+    )
+    # The ECS module puts that image in every container definition of its task definitions.
+    module = (project / "terraform" / "modules" / "ecs" / "main.tf").read_text()
+    assert re.search(r"^\s+image\s+= var\.image$", module, flags=re.MULTILINE)
+    # The deploy role of each environment may read the history and write it, for its own parameter only.
+    bootstrap = tf.load_dir(project / "terraform" / "bootstrap")
+    policy = next(b for t, n, b in tf.blocks(bootstrap, "data") if n == "deploy")
+    (history,) = [s for s in policy["statement"] if s.get("sid") == "DeployHistory"]
+    assert set(history["actions"]) == {"ssm:GetParameter", "ssm:GetParameterHistory", "ssm:PutParameter"}
+    assert history["resources"] == [
+        "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${each.value.deployed_sha_parameter}"
+    ]
+    deploy = json.loads((project / "deploy.json").read_text())
+    for name, environment in deploy["environments"].items():
+        assert environment["deployed_sha_parameter"].startswith("/")  # the ARN above puts no slash before it
+        assert name in environment["deployed_sha_parameter"]
+
+
+def test_ecr_keeps_every_image_an_environment_ran_ahead_of_the_sha_rule(generated):
+    project = generated(**DEFAULT)
+    bootstrap = tf.load_dir(project / "terraform" / "bootstrap")
+    ecr = tf.labelled(bootstrap, "module")["ecr"]
+    assert ecr["deployed_tag_prefixes"] == '${[for environment in keys(local.deploy.environments) : "${environment}-"]}'
+    text = (project / "terraform" / "modules" / "ecr" / "main.tf").read_text()
+    kept, sha = text.index("tagPrefixList = var.deployed_tag_prefixes"), text.index('tagPatternList = ["*"]')
+    # ECR never expires an image with a rule of lower priority than one whose selection matched it first.
+    assert kept < sha
+    priorities = [int(p) for p in re.findall(r"rulePriority = (\d+)", text)]
+    assert priorities == sorted(priorities)
+    # The tag deploy.sh adds is the one the prefixes match.
+    script = (SOURCE / ".github" / "scripts" / "deploy.sh").read_text()
+    assert 'kept="$environment-$sha"' in script

@@ -701,7 +701,9 @@ def test_only_the_staging_deploy_role_pushes_images(configs):
     config = configs["bootstrap"]
     policy = next(b for t, n, b in tf.blocks(config, "data") if n == "deploy")
     static_actions = {a for s in policy["statement"] for a in s["actions"]}
-    assert "ecr:PutImage" not in static_actions
+    # Every deploy role re-tags an image already there (PutImage of its manifest); none uploads layers.
+    layer_upload = {"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"}
+    assert static_actions & layer_upload == set()
     assert "ecr:DescribeImages" in static_actions
     (push,) = [d["statement"] for d in policy["dynamic"] if d["statement"]["content"][0].get("sid") == "PushImage"]
     assert push["for_each"] == "${contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []}"

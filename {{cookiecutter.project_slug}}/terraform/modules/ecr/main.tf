@@ -30,8 +30,21 @@ resource "aws_ecr_lifecycle_policy" "this" {
         action = { type = "expire" }
       },
       {
-        # CI tags every image with its git SHA; keeping the newest N leaves room to roll back.
+        # An image matched by a rule is never expired by a lower-priority one: images that were deployed (they
+        # carry an <environment>-<sha> tag) are counted here only, so the SHA rule below cannot expire them.
         rulePriority = 2
+        description  = "Keep the newest ${var.keep_deployed_images} images an environment ran"
+        selection = {
+          tagStatus     = "tagged"
+          tagPrefixList = var.deployed_tag_prefixes
+          countType     = "imageCountMoreThan"
+          countNumber   = var.keep_deployed_images
+        }
+        action = { type = "expire" }
+      },
+      {
+        # CI tags every image with its git SHA; keeping the newest N leaves room to roll back.
+        rulePriority = 3
         description  = "Keep the newest ${var.keep_tagged_images} SHA-tagged images"
         selection = {
           tagStatus      = "tagged"

@@ -8,6 +8,17 @@ variable "kms_key_arn" {
   type        = string
 }
 
+variable "deployed_tag_prefixes" {
+  description = "Tag prefixes of images an environment ran (deploys add <environment>-<sha>): kept by a rule of their own."
+  type        = list(string)
+}
+
+variable "keep_deployed_images" {
+  description = "How many deployed images (tags starting with a deployed_tag_prefixes entry) to keep."
+  type        = number
+  default     = 500
+}
+
 variable "keep_tagged_images" {
   description = "How many SHA-tagged images to keep; older ones expire."
   type        = number
