@@ -5,12 +5,15 @@ through $GITHUB_OUTPUT and the run summary through $GITHUB_STEP_SUMMARY.
 
 Remote actions cannot run here. `actions/checkout` is the directory the job runs in (a git repository the test
 made); `aws-actions/configure-aws-credentials` is checked (a role ARN and a region) and exports the region as the
-real action does, the fake AWS CLI on PATH standing in for the credentials; any other remote action is an error,
-so a job cannot pass by skipping what it needs.
+real action does, the fake AWS CLI on PATH standing in for the credentials; `hashicorp/setup-terraform` is the
+`terraform` on PATH; `actions/upload-artifact` and `actions/download-artifact` copy files through the runner's
+artifact directory, shared by the jobs of one Runner. Any other remote action is an error, so a job cannot pass by
+skipping what it needs.
 """
 
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +25,13 @@ TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\))"
     r"|(?P<call>[A-Za-z_]\w*)\(\)|(?P<path>[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*))"
 )
-RUNNABLE_REMOTE = ("actions/checkout@", "aws-actions/configure-aws-credentials@")
+RUNNABLE_REMOTE = (
+    "actions/checkout@",
+    "aws-actions/configure-aws-credentials@",
+    "hashicorp/setup-terraform@",
+    "actions/upload-artifact@",
+    "actions/download-artifact@",
+)
 
 
 def lookup(contexts, path):
@@ -146,6 +155,7 @@ class Runner:
         self.scratch.mkdir(parents=True, exist_ok=True)
         self.summary_path = self.scratch / "summary.md"
         self.summary_path.write_text("")
+        self.artifacts = self.scratch / "artifacts"
         self.counter = 0
 
     def run_job(self, workflow, job_name, inputs=None):
@@ -229,6 +239,19 @@ class Runner:
             if ok:
                 job_env.update({"AWS_REGION": region, "AWS_DEFAULT_REGION": region})
             return ("success" if ok else "failure"), {}
+        if uses.startswith("actions/upload-artifact@"):
+            source = self.workdir / given["path"]
+            if not source.is_file():
+                result.steps.append(StepRun(step.get("id"), name, "failure", "", f"no file {given['path']}"))
+                return "failure", {}
+            (self.artifacts / given["name"]).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, self.artifacts / given["name"] / source.name)
+        if uses.startswith("actions/download-artifact@"):
+            stored = self.artifacts / given["name"]
+            if not stored.is_dir():
+                result.steps.append(StepRun(step.get("id"), name, "failure", "", f"no artifact {given['name']}"))
+                return "failure", {}
+            shutil.copytree(stored, self.workdir / given.get("path", "."), dirs_exist_ok=True)
         result.steps.append(StepRun(step.get("id"), name, "success"))
         return "success", {}
 

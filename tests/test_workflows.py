@@ -666,6 +666,68 @@ def test_terraform_applies_exactly_the_plan_published_before_the_approval(genera
     assert steps(apply).index(download) < len(steps(apply)) - 1
 
 
+TINY_ROOT = """
+variable "size" {
+  type    = string
+  default = "%s"
+}
+
+resource "terraform_data" "size" {
+  input = var.size
+}
+"""
+
+
+def test_the_apply_job_applies_the_published_plan_and_refuses_it_once_the_state_moved(generated, tmp_path):
+    """terraform.yml's release-plan and apply jobs, their steps run with a real terraform on a root that needs no
+    provider download (terraform_data is built in), the plan file passed between them as an artifact."""
+    terraform = shutil.which("terraform")
+    require(terraform, "terraform is not installed")
+    project = generated(**DEFAULT)
+    world = tmp_path / "project"
+    shutil.copytree(project / ".github", world / ".github")
+    shutil.copy(project / "deploy.json", world / "deploy.json")
+    root = world / "terraform" / "environments" / "staging"
+    root.mkdir(parents=True)
+    (root / "main.tf").write_text(TINY_ROOT % "small")
+    workflow = load_workflow(world / ".github" / "workflows" / "terraform.yml")
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": "/dev/null"}
+    runner = Runner(
+        world, env, github={"event_name": "workflow_dispatch"}, variables={"AWS_ACCOUNT_ID": "123456789012"}
+    )
+
+    def fresh_machine():
+        # Each job starts from a clean checkout: no plan file, no .terraform directory.
+        (root / "tfplan").unlink(missing_ok=True)
+        shutil.rmtree(root / ".terraform", ignore_errors=True)
+
+    def state():
+        resources = json.loads((root / "terraform.tfstate").read_text())["resources"]
+        return [r["instances"][0]["attributes"]["input"]["value"] for r in resources]
+
+    planned = runner.run_job(workflow, "release-plan", {"environment": "staging"})
+    assert planned.ok, planned.output
+    assert "### terraform plan for staging" in planned.summary
+    assert "terraform_data.size will be created" in planned.summary
+    fresh_machine()
+    applied = runner.run_job(workflow, "apply", {"environment": "staging"})
+    assert applied.ok, applied.output
+    assert state() == ["small"]
+    # A reviewed plan, then someone else changes the state before the approval: the old plan is refused.
+    (root / "main.tf").write_text(TINY_ROOT % "medium")
+    fresh_machine()
+    assert runner.run_job(workflow, "release-plan", {"environment": "staging"}).ok
+    plan_file = runner.artifacts / "tfplan-staging" / "tfplan"
+    assert plan_file.is_file()
+    run([terraform, f"-chdir={root}", "init", "-input=false"], env=env)
+    run([terraform, f"-chdir={root}", "apply", "-input=false", "-auto-approve", "-var", "size=large"], env=env)
+    fresh_machine()
+    stale = runner.run_job(workflow, "apply", {"environment": "staging"})
+    assert not stale.ok
+    assert "can no longer be applied because the state was changed" in stale.output.replace("\n", " ")
+    assert state() == ["large"]
+
+
 @ALL
 def test_dependabot_watches_pip_docker_actions_and_every_terraform_root(generated, combo):
     import yaml
