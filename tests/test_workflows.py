@@ -536,6 +536,12 @@ def test_production_deploys_only_after_staging(generated, combo):
     assert "needs" not in jobs["staging"]  # the SHA is validated inside deploy-environment.yml
     assert jobs["production"]["with"]["environment"] == "production"
     assert jobs["production"]["needs"] == "staging"
+    # Only CI's calls (unless_superseded: true) may meet a newer commit and step aside; by hand, older is an error.
+    assert deploy["on"]["workflow_call"]["inputs"]["unless_superseded"]["default"] is False
+    assert "unless_superseded" not in deploy["on"]["workflow_dispatch"]["inputs"]
+    for job in (jobs["staging"], jobs["production"]):
+        assert job["with"]["unless_superseded"] == "${{ inputs.unless_superseded == true }}"
+        assert "rollback" not in job["with"]
     assert set(deploy_json(project)["environments"]) == {"staging", "production"}
 
 
