@@ -6,7 +6,7 @@ DEMO ?= build/demo
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint demo system-deps clean
+.PHONY: help test lint demo demo-clean system-deps clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,10 +26,21 @@ lint: $(BIN)/.installed ## Lint the template's own Python
 	$(BIN)/ruff check tests
 	$(BIN)/ruff format --check tests
 
+# Regenerating over an earlier demo refreshes the template's files and keeps the rest: its .venv, .env (and so
+# its secret key) and db.sqlite3 with whatever was entered. Only demo-clean deletes them.
 demo: $(BIN)/.installed ## Generate a project with the default answers into build/demo and run it on SQLite
+	$(BIN)/cookiecutter --no-input --overwrite-if-exists --output-dir $(DEMO) .
+	$(MAKE) -C $(DEMO)/my_project install migrate
+	@echo
+	@echo "The demo project is in $(abspath $(DEMO)/my_project)."
+	@echo "An admin user for http://127.0.0.1:$(PORT)/admin/:"
+	@echo "  cd $(abspath $(DEMO)/my_project) && .venv/bin/python manage.py createsuperuser"
+	@echo "Ctrl-C stops it; make demo again keeps its database, make demo-clean deletes the demo."
+	@echo
+	$(MAKE) -C $(DEMO)/my_project run PORT=$(PORT)
+
+demo-clean: ## Delete the demo project, its virtualenv and its database
 	rm -rf $(DEMO)
-	$(BIN)/cookiecutter --no-input --output-dir $(DEMO) .
-	$(MAKE) -C $(DEMO)/my_project install run PORT=$(PORT)
 
 clean: ## Remove the virtualenv, caches and demo output
 	rm -rf $(VENV) .cache build

@@ -6,14 +6,9 @@ from pathlib import Path
 
 ANSWERS = {"async_consumer": "{{ cookiecutter.async_consumer }}"}
 
-# Paths that exist only for one choice of an option; the files of every other choice are removed.
-OPTION_FILES = {
-    "async_consumer": {
-        "celery": [],
-        "lambda": [],
-        "none": [],
-    },
-}
+# Paths that exist only for one choice of an option; the files of every other choice are removed. An option
+# enters here with the first file it switches: {"option": {"choice": ["path", ...], ...every other choice...}}.
+OPTION_FILES = {}
 
 
 def remove_unselected(root):

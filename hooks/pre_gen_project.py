@@ -9,10 +9,10 @@ ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
 
 # Top-level modules the generated project imports or creates; a package named like one would shadow it.
 PROJECT_MODULES = {
-    "asgiref", "aws_embedded_metrics", "awslambdaric", "boto3", "botocore", "celery", "config", "conftest",
+    "asgiref", "aws_embedded_metrics", "awslambdaric", "axes", "boto3", "botocore", "celery", "config", "conftest",
     "dj_database_url", "django", "django_redis", "gunicorn", "kombu", "manage", "moto", "psycopg",
-    "psycopg_pool", "pytest", "pytest_django", "redis", "test", "tests", "uvicorn", "uvicorn_worker",
-    "watchtower", "whitenoise",
+    "psycopg_pool", "pytest", "pytest_django", "pythonjsonlogger", "redis", "servestatic", "test", "tests", "uv",
+    "uvicorn", "uvicorn_worker", "watchtower",
 }  # fmt: skip
 
 # Commercial ("aws" partition) regions, as listed by `aws account list-regions --all-regions` in 2026. GovCloud and
@@ -27,20 +27,36 @@ AWS_REGIONS = {
 }  # fmt: skip
 
 LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-CHOICES = {"python_version": ("3.12", "3.13"), "async_consumer": ("lambda", "celery", "none")}
+# Free text may hold any printable character: every file that carries it escapes it for its own syntax.
+TEXT_FIELDS = {
+    "project_name": "give the project a name, e.g. 'My Shop'",
+    "description": "describe the project in one line, e.g. 'An online shop'",
+    "author_name": "give the maintainer's name, e.g. 'Jane Doe'",
+}
+EXAMPLE = "e.g. project_slug=my_shop"
+SET_SLUG = "derived from project_name unless you typed it; set it yourself, " + EXAMPLE
+# What cookiecutter.json derives from a name without a single letter or digit.
+NO_SLUG = "_"
 
 
 def problems(a):
     """Yield (field, fix) for every answer that cannot produce a working project."""
-    for field in ("project_name", "description", "author_name"):
+    for field, example in TEXT_FIELDS.items():
         value = a[field]
-        if not value.strip() or not value.isprintable() or any(c in value for c in "\"\\`{}"):
-            yield field, 'use one printable line without " \\ ` { or }'
+        if not value.strip():
+            yield field, f"it is empty; {example}"
+        elif not value.isprintable():
+            yield field, f"use one line of printable characters; {example}"
     slug = a["project_slug"]
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", slug):
-        yield "project_slug", "use a lowercase Python identifier: a letter, then letters, digits or _ (max 40)"
-    elif keyword.iskeyword(slug) or slug in PROJECT_MODULES or slug in sys.stdlib_module_names:
-        yield "project_slug", "it shadows a module the project imports; pick another name, e.g. 'shop_app'"
+    if slug == NO_SLUG:
+        if a["project_name"].strip():  # an empty name is reported once, above
+            yield "project_slug", "project_name has no letters or digits to derive it from; set it yourself, " + EXAMPLE
+    elif not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", slug):
+        yield "project_slug", "use a letter, then lowercase letters, digits or _ (max 40); it is " + SET_SLUG
+    elif keyword.iskeyword(slug):
+        yield "project_slug", "it is a Python keyword, so no module can be named after it; it is " + SET_SLUG
+    elif slug in PROJECT_MODULES or slug in sys.stdlib_module_names:
+        yield "project_slug", "it shadows a module the project imports; it is " + SET_SLUG
     if not re.fullmatch(r"[^@\s]+@" + LABEL + r"(\." + LABEL + r")+", a["author_email"]):
         yield "author_email", "use an address like jane@example.com"
     domain = a["domain_name"]
@@ -58,9 +74,6 @@ def problems(a):
         yield "aws_region", "not a known AWS region; use one of " + ", ".join(sorted(AWS_REGIONS)[:4]) + " ..."
     if not re.fullmatch(r"(?!-)[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", a["github_repository"]):
         yield "github_repository", "use owner/name as in https://github.com/owner/name"
-    for field, allowed in CHOICES.items():
-        if a[field] not in allowed:
-            yield field, "choose one of " + ", ".join(allowed)
 
 
 def main():

@@ -5,6 +5,16 @@ import json
 import pytest
 from project import render
 
+# Tests that need a Docker engine share one xdist worker, so one private dockerd builds each image once.
+DOCKER_FIXTURES = {"docker", "images"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if DOCKER_FIXTURES & set(item.fixturenames) or item.get_closest_marker("docker"):
+            item.add_marker(pytest.mark.xdist_group("docker"))
+
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory):

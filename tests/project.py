@@ -92,3 +92,26 @@ def make_venv(project, version):
     )
     (venv / ".installed").touch()
     return venv
+
+
+def production_env(project, **settings):
+    """The environment a generated project is served with in tests: production defaults (DEBUG off) and nothing
+    from the outer run but PATH-like variables; SETTINGS add the services and overrides."""
+    kept = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "MAKE", "MFLAGS", "AWS_", "WEB_", "GUNICORN_"))
+    }
+    return kept | {
+        "SECRET_KEY": "served-in-tests-only-" + "x" * 40,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DOTENV_PATH": str(project / "absent.env"),
+        "WEB_CONCURRENCY": "2",
+        "LOG_LEVEL": "WARNING",
+        **settings,
+    }
+
+
+def manage(project, venv, env, *args):
+    """python manage.py ARGS in the generated project with ENV."""
+    return run([venv / "bin/python", "manage.py", *args], cwd=project, env=env)

@@ -4,6 +4,7 @@ Everything downloaded (the npm package that carries the provider schema, checkov
 outside the repository, keyed by version, so a warm run downloads nothing.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -170,7 +171,7 @@ def provider_schema():
         with tarfile.open(tarball) as archive:
             manifest = json.load(archive.extractfile("package/.jsii"))
     schema = derive_schema(manifest)
-    partial = cached.with_suffix(".tmp")
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")  # parallel test workers write their own
     partial.write_text(json.dumps(schema, separators=(",", ":")))
     partial.replace(cached)
     return schema
@@ -212,11 +213,15 @@ def checkov():
     venv = CACHE_ROOT / f"checkov-{CHECKOV_VERSION}-py{sys.version_info.major}{sys.version_info.minor}"
     executable = venv / "bin" / "checkov"
     marker = venv / ".installed"
-    if not marker.exists():
-        shutil.rmtree(venv, ignore_errors=True)
-        run([sys.executable, "-m", "venv", venv], timeout=600)
-        run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"checkov=={CHECKOV_VERSION}"], timeout=1200)
-        marker.touch()
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    # Test workers run in parallel: one installs while the others wait on the lock.
+    with open(CACHE_ROOT / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            run([sys.executable, "-m", "venv", venv], timeout=600)
+            run([venv / "bin" / "python", "-m", "pip", "install", "-q", f"checkov=={CHECKOV_VERSION}"], timeout=1200)
+            marker.touch()
     return executable
 
 

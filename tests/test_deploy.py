@@ -498,17 +498,11 @@ def test_terraform_registers_revisions_with_the_sha_the_deploy_history_holds(gen
         assert name in environment["deployed_sha_parameter"]
 
 
-def test_ecr_keeps_every_image_an_environment_ran_ahead_of_the_sha_rule(generated):
+def test_the_tag_a_deploy_adds_is_one_the_ecr_lifecycle_keeps(generated):
+    """deploy.sh tags <environment>-<sha>; bootstrap gives the ECR module those prefixes, whose rules come first."""
     project = generated(**DEFAULT)
     bootstrap = tf.load_dir(project / "terraform" / "bootstrap")
     ecr = tf.labelled(bootstrap, "module")["ecr"]
     assert ecr["deployed_tag_prefixes"] == '${[for environment in keys(local.deploy.environments) : "${environment}-"]}'
-    text = (project / "terraform" / "modules" / "ecr" / "main.tf").read_text()
-    kept, sha = text.index("tagPrefixList = var.deployed_tag_prefixes"), text.index('tagPatternList = ["*"]')
-    # ECR never expires an image with a rule of lower priority than one whose selection matched it first.
-    assert kept < sha
-    priorities = [int(p) for p in re.findall(r"rulePriority = (\d+)", text)]
-    assert priorities == sorted(priorities)
-    # The tag deploy.sh adds is the one the prefixes match.
     script = (SOURCE / ".github" / "scripts" / "deploy.sh").read_text()
     assert 'kept="$environment-$sha"' in script

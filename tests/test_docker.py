@@ -332,7 +332,7 @@ def test_migrate_role_then_web_role_serve_against_real_postgres_and_redis(images
         behind_alb = {"Host": "localhost", "X-Forwarded-Proto": "https"}
         request = urllib.request.Request(web.url("/notes/"), headers=behind_alb)
         assert get(request) == (200, {"notes": []})
-        # Static files were collected at build time and are served by WhiteNoise.
+        # Static files were collected at build time and are served by ServeStatic.
         static = urllib.request.Request(web.url("/static/admin/css/base.css"), headers=behind_alb)
         with urllib.request.urlopen(static, timeout=5) as response:
             assert response.status == 200
@@ -366,7 +366,7 @@ def test_web_role_logs_requests_and_stops_gracefully_on_sigterm(images, containe
     docker("stop", "--time", "30", web.id)
     assert web.state()["ExitCode"] == 0  # exited on SIGTERM by itself: SIGKILL after 30 s would give 137
     logs = web.logs()
-    assert '"GET /healthz HTTP/1.1" 200' in logs  # the access log reaches stdout
+    assert '\\"GET /healthz HTTP/1.1\\" 200' in logs  # the access log reaches stdout, as a JSON line
     assert "Shutting down: Master" in logs
 
 

@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from project import CHOICES, TEMPLATE
 
 BAD_INPUTS = {
     "slug-with-capitals": ({"project_slug": "MyProject"}, "project_slug"),
@@ -24,8 +25,10 @@ BAD_INPUTS = {
     "region-unknown": ({"aws_region": "us-north-9"}, "aws_region"),
     "repository-without-owner": ({"github_repository": "my-project"}, "github_repository"),
     "repository-as-url": ({"github_repository": "https://github.com/o/r"}, "github_repository"),
-    "name-with-quote": ({"project_name": 'My "Project"', "project_slug": "my_project"}, "project_name"),
-    "description-with-braces": ({"description": "uses {braces}"}, "description"),
+    "name-is-empty": ({"project_name": ""}, "project_name"),
+    "name-with-a-newline": ({"project_name": "My\nProject", "project_slug": "my_project"}, "project_name"),
+    "name-gives-no-slug": ({"project_name": "!!!"}, "project_slug"),
+    "name-gives-a-slug-starting-with-digit": ({"project_name": "2026 Plan"}, "project_slug"),
 }
 
 
@@ -53,6 +56,55 @@ def test_bad_input_is_rejected_with_one_line_and_no_output(cookies, tmpdir, capf
     assert len(errors) == 1, errors
     assert re.match(rf"ERROR: {field}='.*' is invalid: .+\.$", errors[0]), errors[0]
     assert list(Path(tmpdir, "cookies").glob("*/*")) == [], "an output directory was left behind"
+
+
+def test_a_keyword_is_reported_as_a_keyword(cookies, capfd):
+    cookies.bake(extra_context={"project_slug": "class"})
+    (error,) = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    assert "is a Python keyword" in error, error
+    assert "shadows" not in error, error
+
+
+def test_an_empty_name_is_reported_as_empty(cookies, capfd):
+    cookies.bake(extra_context={"project_name": "  "})
+    (error,) = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    assert error == "ERROR: project_name='  ' is invalid: it is empty; give the project a name, e.g. 'My Shop'.", error
+
+
+def test_a_bad_derived_slug_says_how_to_set_it(cookies, capfd):
+    cookies.bake(extra_context={"project_name": "2026 Plan"})
+    (error,) = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    assert "project_slug='2026_plan'" in error
+    assert "derived from project_name" in error
+    assert "project_slug=" in error.split("is invalid:")[1], "the fix names the option to set"
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Café & Co", "cafe_co"),
+        ("O'Brien's Bakery", "obriens_bakery"),
+        ("Straße-Shop", "strasse_shop"),
+        ("  Order Desk-Pro  ", "order_desk_pro"),
+        ("A Rather Long Project Name For The Regional Office Of Sales", "a_rather_long_project_name_for_the"),
+    ],
+    ids=lambda value: value,
+)
+def test_the_slug_is_derived_from_any_printable_name(cookies, name, slug):
+    result = cookies.bake(extra_context={"project_name": name})
+    assert result.exit_code == 0, result.exception
+    assert result.project_path.name == slug
+    assert len(slug) <= 40
+
+
+def test_choices_are_checked_by_cookiecutter_json_alone(cookies):
+    """The hook holds no copy of the choice lists: cookiecutter rejects a value outside them before any hook runs."""
+    result = cookies.bake(extra_context={"python_version": "3.9"})
+    assert result.exit_code != 0
+    assert "choices are ['3.12', '3.13']" in str(result.exception)
+    hook = (TEMPLATE / "hooks" / "pre_gen_project.py").read_text()
+    for name in CHOICES:
+        assert name not in hook, f"the pre-generation hook repeats the {name} choices"
 
 
 def test_several_bad_inputs_are_each_reported(cookies, capfd):

@@ -41,11 +41,10 @@ PRODUCTION_REQUIRED = {
     "SECRET_KEY",
     "ALLOWED_HOSTS",
     "DATABASE_URL",
-    "DATABASE_PASSWORD",
     "REDIS_URL",
     "REDIS_PASSWORD",
 }
-SECRET_NAMES = {"SECRET_KEY", "DATABASE_PASSWORD", "REDIS_PASSWORD"}
+SECRET_NAMES = {"SECRET_KEY", "REDIS_PASSWORD"}
 # Actions AWS offers no resource-level permission for; "*" is the only resource they accept.
 UNSCOPABLE_ACTIONS = {
     "ecr:GetAuthorizationToken",
@@ -457,24 +456,121 @@ def ecs_call(configs):
     return tf.labelled(configs[STACK], "module")["ecs"]
 
 
-def test_task_definition_environment_is_what_django_reads(configs, project):
-    plain, secrets = app_locals(configs)
+def container_environment(configs, deploy):
+    """role => (plain environment, secrets) of its container, followed from the stack through the ECS module's
+    variables and locals into container_definitions, as Terraform would merge them."""
+    stack = tf.locals_of(configs[STACK])
     call = ecs_call(configs)
     assert call["environment"] == "${local.app_environment}"
+    assert call["task_environment"] == "${local.task_environment}"
     assert call["secrets"] == "${local.app_secrets}"
+    ecs = tf.locals_of(configs["modules/ecs"])
+    assert ecs["environment"] == (
+        "${{for role, task in local.tasks : role => [for name, value in "
+        "merge(var.environment, lookup(var.task_environment, role, {})) : {name = name, value = value}]}}"
+    )
+    assert ecs["secrets"] == "${[for name in sort(keys(var.secrets)) : {name = name, valueFrom = var.secrets[name]}]}"
+    ((_, _, task),) = [b for b in tf.blocks(configs["modules/ecs"], "resource") if b[0] == "aws_ecs_task_definition"]
+    containers = re.sub(r"\s+", " ", task["container_definitions"])
+    assert "environment = local.environment[each.key]" in containers
+    assert "secrets = local.secrets" in containers
+    # task_environment: every service gets the services' values, every one-off task the one-off tasks'.
+    assert stack["task_environment"] == (
+        "${merge({for role in keys(local.names.services) : role => local.service_environment}, "
+        "{for role in keys(local.names.one_off_tasks) : role => local.one_off_task_environment})}"
+    )
+    names = deploy["environments"]["staging"]
+    roles = {
+        **{r: "service_environment" for r in names["services"]},
+        **{r: "one_off_task_environment" for r in names["one_off_tasks"]},
+    }
+    return {role: ({**stack["app_environment"], **stack[own]}, stack["app_secrets"]) for role, own in roles.items()}
+
+
+def test_every_container_gets_exactly_what_django_reads(configs, project, deploy):
     read = settings_env_names(project)
     assert {"SECRET_KEY", "DATABASE_URL"} <= read  # the parser found the settings
-    assert set(plain) | set(secrets) <= read
-    assert set(plain) | set(secrets) >= PRODUCTION_REQUIRED
-    assert set(plain) & set(secrets) == set()
-    assert set(secrets) >= SECRET_NAMES, "secrets arrive through `secrets`, never as plain values"
-    assert not [n for n in plain if re.search("SECRET|PASSWORD|TOKEN", n)]
-    assert plain["DATABASE_URL"].startswith("postgres://${module.rds.username}@")
-    assert plain["DATABASE_URL"].endswith("?sslmode=require")  # the parameter group also forces TLS
-    assert plain["REDIS_URL"].startswith("rediss://")
-    assert secrets["DATABASE_PASSWORD"].endswith(":password::")
-    assert plain["ALLOWED_HOSTS"] == "${var.domain_name}"
-    assert plain["CSRF_TRUSTED_ORIGINS"] == "https://${var.domain_name}"
+    containers = container_environment(configs, deploy)
+    assert set(containers) == {"web", "migrate"}
+    for role, (plain, secrets) in containers.items():
+        assert set(plain) | set(secrets) <= read, role
+        assert set(plain) | set(secrets) >= PRODUCTION_REQUIRED, role
+        assert set(plain) & set(secrets) == set(), role
+        assert set(secrets) >= SECRET_NAMES, "secrets arrive through `secrets`, never as plain values"
+        # Secret values never travel as plain environment; an ARN naming a secret is not one.
+        assert not [n for n in plain if re.search("SECRET|PASSWORD|TOKEN", n) and not n.endswith("_ARN")], role
+        assert plain["DATABASE_URL"].startswith("postgres://")
+        assert plain["REDIS_URL"].startswith("rediss://")
+        assert plain["ALLOWED_HOSTS"] == "${var.domain_name}"
+        assert plain["CSRF_TRUSTED_ORIGINS"] == "https://${var.domain_name}"
+        assert plain["AWS_REGION"] == "${data.aws_region.current.region}"
+        assert "DATABASE_PASSWORD" not in secrets, "a password injected at task start goes stale when RDS rotates it"
+
+
+def test_services_connect_as_the_app_role_with_iam_tokens_and_one_off_tasks_as_master(configs, deploy):
+    """web (and every service) uses IAM tokens as the app's own role; migrate reads the rotating master secret at
+    each connection and makes sure the app role exists (the contract with config/settings.py)."""
+    containers = container_environment(configs, deploy)
+    web, _ = containers["web"]
+    migrate, _ = containers["migrate"]
+    stack = tf.locals_of(configs[STACK])
+    assert (
+        stack["database_host"] == "${module.rds.address}:${module.rds.port}/${module.rds.database_name}?sslmode=require"
+    )
+    host = "${local.database_host}"
+    assert web["DATABASE_URL"] == "postgres://${local.database_app_user}@" + host
+    assert web["DATABASE_IAM_AUTH"] == "true"
+    assert "DATABASE_SECRET_ARN" not in web
+    assert migrate["DATABASE_URL"] == "postgres://${module.rds.username}@" + host
+    assert migrate["DATABASE_SECRET_ARN"] == "${module.rds.master_user_secret_arn}"
+    assert migrate["DATABASE_APP_USER"] == "${local.database_app_user}"
+    assert "DATABASE_IAM_AUTH" not in migrate
+    assert stack["database_app_user"] != "${module.rds.username}"
+    rds = {n: b for t, n, b in tf.blocks(configs["modules/rds"], "resource")}["this"]
+    assert rds["iam_database_authentication_enabled"] is True
+    assert rds["manage_master_user_password"] is True
+
+
+def test_only_the_app_task_role_connects_and_only_as_the_app_role(configs, deploy):
+    iam = configs["modules/iam"]
+    roles = {n: b for t, n, b in tf.blocks(iam, "resource") if t == "aws_iam_role"}
+    assert set(roles) == {"execution", "task", "one_off_task"}
+    documents = {n: b for t, n, b in tf.blocks(iam, "data") if t == "aws_iam_policy_document"}
+    connect = [
+        (name, s)
+        for name, doc in documents.items()
+        for s in doc.get("statement", [])
+        if "rds-db:connect" in s["actions"]
+    ]
+    assert [name for name, _ in connect] == ["task"]
+    assert connect[0][1]["resources"] == [
+        "arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:"
+        "${data.aws_caller_identity.current.account_id}:dbuser:${var.database_resource_id}/${var.database_user}"
+    ]
+    policies = {n: b for t, n, b in tf.blocks(iam, "resource") if t == "aws_iam_role_policy"}
+    assert policies["task"]["policy"] == "${data.aws_iam_policy_document.task.json}"
+    assert policies["one_off_task"]["policy"] == "${data.aws_iam_policy_document.one_off_task.json}"
+    # The master secret: readable by the one-off task role only (not the execution role, not the app).
+    readers = {
+        name: s["resources"]
+        for name, doc in documents.items()
+        for s in doc.get("statement", [])
+        if "secretsmanager:GetSecretValue" in s["actions"]
+    }
+    assert readers == {"execution": "${var.secret_arns}", "one_off_task": ["${var.database_master_secret_arn}"]}
+    call = tf.labelled(configs[STACK], "module")["iam"]
+    assert call["database_user"] == "${local.database_app_user}"
+    assert call["database_resource_id"] == "${module.rds.resource_id}"
+    assert call["database_master_secret_arn"] == "${module.rds.master_user_secret_arn}"
+    assert call["one_off_task_role_name"] == "${local.names.one_off_task_role}"
+    assert "${module.rds.master_user_secret_arn}" not in tf.locals_of(configs[STACK])["secret_arns"].values()
+    ecs = ecs_call(configs)
+    assert ecs["task_role_arn"] == "${module.iam.task_role_arn}"
+    assert ecs["one_off_task_role_arn"] == "${module.iam.one_off_task_role_arn}"
+    ecs_locals = tf.locals_of(configs["modules/ecs"])
+    assert "task_role_arn = var.one_off_task_role_arn" in ecs_locals["tasks"]
+    ((_, _, task),) = [b for b in tf.blocks(configs["modules/ecs"], "resource") if b[0] == "aws_ecs_task_definition"]
+    assert task["task_role_arn"] == "${each.value.task_role_arn}"
 
 
 def test_task_definitions_use_the_role_command_readonly_root_and_nonblocking_logs(configs):
@@ -555,7 +651,7 @@ def test_names_come_from_deploy_json(configs, terraform, deploy):
     assert bootstrap["deploy"] == '${jsondecode(file("${path.root}/../../deploy.json"))}'
     roles = {n: b for t, n, b in tf.blocks(configs["bootstrap"], "resource") if t == "aws_iam_role"}
     assert roles["deploy"]["name"] == "${each.value.deploy_role}"
-    assert roles["terraform"]["name"] == "${local.deploy.terraform_role}"
+    assert roles["terraform"]["name"] == "${each.value.terraform_role}"
     assert tf.labelled(configs["bootstrap"], "module")["ecr"]["name"] == "${local.deploy.ecr_repository}"
     # No name of the generated project is written into any .tf file: deploy.json is the one place.
     literal = [
@@ -579,7 +675,9 @@ def test_deploy_role_may_pass_exactly_the_roles_the_iam_module_creates(configs, 
     assert [r.rsplit("/", 1)[1] for r in passing["resources"]] == [
         "${each.value.execution_role}",
         "${each.value.task_role}",
+        "${each.value.one_off_task_role}",
     ]
+    assert roles["one_off_task"]["name"] == "${var.one_off_task_role_name}"
     # Names of projects generated earlier, so upgrading renames no role.
     for names in deploy["environments"].values():
         assert names["execution_role"] == f"{names['cluster']}-execution"
@@ -629,18 +727,30 @@ def github_subject_patterns(configs, deploy):
         for f in local_values["github_repository_subjects"]
     ]
     defaults = {n: b.get("default") for n, b in tf.labelled(config, "variable").items()}
-    contexts = {
-        env: [f"environment:{env}", *defaults["deploy_role_extra_contexts"].get(env, [])]
-        for env in deploy["environments"]
-    }
-    contexts["terraform"] = defaults["terraform_role_contexts"] + [f"environment:{e}" for e in deploy["environments"]]
-    contexts["terraform_plan"] = ["pull_request"]
-    # The contexts each role trusts, as the patterns below assume them; the plan role only ever pull requests.
+    # Single-account mode (no environment_accounts): this account hosts every environment.
+    assert defaults["environment_accounts"] == {}
+    hosted = list(deploy["environments"])
+    contexts = {}
+    for env in hosted:
+        contexts[f"deploy-{env}"] = [f"environment:{env}", *defaults["deploy_role_extra_contexts"].get(env, [])]
+        contexts[f"terraform-{env}"] = [f"environment:{env}", *defaults["terraform_role_extra_contexts"].get(env, [])]
+    contexts["terraform-plan"] = ["pull_request"]
+    # The contexts each role trusts, as computed above: each environment's roles trust that environment (plus its
+    # extra contexts); the plan role only ever pull requests.
+    assert local_values["hosted_environments"] == (
+        "${{for environment, names in local.deploy.environments : environment => names "
+        "if lookup(var.environment_accounts, environment, local.account_id) == local.account_id}}"
+    )
+    assert local_values["role_contexts"] == (
+        '${merge({for environment in keys(local.hosted_environments) : "deploy-${environment}" => '
+        'concat(["environment:${environment}"], lookup(var.deploy_role_extra_contexts, environment, []))}, '
+        '{for environment in keys(local.hosted_environments) : "terraform-${environment}" => '
+        'concat(["environment:${environment}"], lookup(var.terraform_role_extra_contexts, environment, []))}, '
+        '{terraform-plan = ["pull_request"]})}'
+    )
     assert local_values["github_role_subjects"] == (
-        '${merge({for environment, subjects in local.github_subjects : "deploy-${environment}" => subjects}, '
-        "{terraform = [for pair in setproduct(local.github_repository_subjects, local.terraform_contexts) : "
-        '"${pair[0]}:${pair[1]}"], terraform-plan = [for form in local.github_repository_subjects : '
-        '"${form}:pull_request"]})}'
+        "${{for role, contexts in local.role_contexts : role => "
+        '[for pair in setproduct(local.github_repository_subjects, contexts) : "${pair[0]}:${pair[1]}"]}}'
     )
     # One trust policy document per role, keyed as the roles below use it.
     (assume,) = [b for t, n, b in tf.blocks(config, "data") if n == "github_assume"]
@@ -649,8 +759,9 @@ def github_subject_patterns(configs, deploy):
     assert sub == {"test": "StringLike", "variable": "${local.oidc_host}:sub", "values": "${each.value}"}
     roles = {n: b for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role"}
     policy = "${data.aws_iam_policy_document.github_assume[%s].json}"
+    assert roles["deploy"]["for_each"] == roles["terraform"]["for_each"] == "${local.hosted_environments}"
     assert roles["deploy"]["assume_role_policy"] == policy % '"deploy-${each.key}"'
-    assert roles["terraform"]["assume_role_policy"] == policy % '"terraform"'
+    assert roles["terraform"]["assume_role_policy"] == policy % '"terraform-${each.key}"'
     assert roles["terraform_plan"]["assume_role_policy"] == policy % '"terraform-plan"'
     return {role: [f"{form}:{c}" for form in forms for c in cs] for role, cs in contexts.items()}
 
@@ -668,7 +779,7 @@ def test_github_trust_accepts_both_subject_formats_for_this_repository_only(conf
     ]
     patterns = github_subject_patterns(configs, deploy)
     owner, name = deploy["github_repository"].split("/")
-    production = patterns["production"]
+    production = patterns["deploy-production"]
     assert matches(production, f"repo:{owner}/{name}:environment:production")
     assert matches(production, f"repo:{owner}@123456/{name}@456789:environment:production")
     assert not matches(production, f"repo:{owner}/{name}-fork:environment:production")
@@ -678,11 +789,71 @@ def test_github_trust_accepts_both_subject_formats_for_this_repository_only(conf
     assert not matches(production, f"repo:{owner}/{name}:ref:refs/heads/main")
     assert not matches(production, f"repo:{owner}/{name}:pull_request")
     # CI pushes images from main with the staging role; pull requests plan with the read-only role only.
-    assert matches(patterns["staging"], f"repo:{owner}/{name}:ref:refs/heads/main")
-    assert not matches(patterns["terraform"], f"repo:{owner}/{name}:pull_request")
-    assert matches(patterns["terraform"], f"repo:{owner}@7/{name}@8:environment:production")
-    assert matches(patterns["terraform_plan"], f"repo:{owner}/{name}:pull_request")
-    assert not matches(patterns["terraform_plan"], f"repo:{owner}/{name}:environment:production")
+    assert matches(patterns["deploy-staging"], f"repo:{owner}/{name}:ref:refs/heads/main")
+    assert not matches(patterns["terraform-production"], f"repo:{owner}/{name}:pull_request")
+    assert matches(patterns["terraform-production"], f"repo:{owner}@7/{name}@8:environment:production")
+    assert matches(patterns["terraform-plan"], f"repo:{owner}/{name}:pull_request")
+    assert not matches(patterns["terraform-plan"], f"repo:{owner}/{name}:environment:production")
+
+
+def test_no_production_role_trusts_a_staging_context(configs, deploy):
+    """Every role of one environment trusts only that environment's contexts: a job in the staging GitHub
+    environment (or on main, where CI pushes images with the staging role) gets no production role."""
+    patterns = github_subject_patterns(configs, deploy)
+    owner, name = deploy["github_repository"].split("/")
+    per_environment = {
+        env: {r: p for r, p in patterns.items() if r.endswith(f"-{env}")} for env in deploy["environments"]
+    }
+    assert set(per_environment["production"]) == {"deploy-production", "terraform-production"}
+    staging_contexts = {c for r in per_environment["staging"] for p in patterns[r] for c in [p.split(":", 2)[2]]}
+    assert "environment:staging" in staging_contexts
+    for role, role_patterns in per_environment["production"].items():
+        for context in staging_contexts:
+            for form in (f"repo:{owner}/{name}", f"repo:{owner}@1/{name}@2"):
+                assert not matches(role_patterns, f"{form}:{context}"), (role, context)
+    # Nobody can widen that later by adding an environment context to another environment's role.
+    for variable in ["deploy_role_extra_contexts", "terraform_role_extra_contexts"]:
+        body = tf.labelled(configs["bootstrap"], "variable")[variable]
+        assert '!startswith(context, "environment:")' in body["validation"][0]["condition"]
+
+
+def test_bootstrap_takes_one_account_per_environment(configs, deploy):
+    """One AWS account per environment (the layout AWS recommends): bootstrap runs in each account with the same
+    environment_accounts, and creates there the roles of the environments that account hosts."""
+    variables = tf.labelled(configs["bootstrap"], "variable")
+    accounts = variables["environment_accounts"]
+    assert accounts["type"] == "${map(string)}"
+    assert "[0-9]{12}" in accounts["validation"][0]["condition"]
+    # Images reach the other accounts by ECR replication from the account that pushes them.
+    resources = {t: b for t, n, b in tf.blocks(configs["bootstrap"], "resource")}
+    assert "aws_ecr_replication_configuration" in resources
+    assert "aws_ecr_registry_policy" in resources
+    names = deploy["environments"]
+    assert len({n["terraform_role"] for n in names.values()}) == len(names), "one apply role per environment"
+    assert "terraform_role" not in deploy
+
+
+def test_single_account_apply_roles_are_fenced_to_their_environment(configs, deploy):
+    """In one shared account, an environment's apply role may not touch what is tagged as, or named after,
+    another environment."""
+    config = configs["bootstrap"]
+    (scope,) = [b for t, n, b in tf.blocks(config, "data") if n == "terraform_environment_fence"]
+    assert scope["for_each"] == "${local.hosted_environments}"
+    statements = {d["statement"]["content"][0]["sid"]: d["statement"] for d in scope["dynamic"]}
+    tagged = statements["OtherEnvironmentsTaggedResources"]["content"][0]
+    assert tagged["effect"] == "Deny"
+    assert {c["variable"] for c in tagged["condition"]} == {"aws:ResourceTag/Environment"}
+    request = statements["OtherEnvironmentsTagsOnNewResources"]["content"][0]
+    assert {c["variable"] for c in request["condition"]} == {"aws:RequestTag/Environment"}
+    named = statements["OtherEnvironmentsRoles"]["content"][0]
+    assert named["effect"] == "Deny"
+    assert named["resources"] == (
+        '${[for cluster in statement.value : "arn:${local.partition}:iam::${local.account_id}:role/${cluster}-*"]}'
+    )
+    for statement in statements.values():
+        assert statement["for_each"].startswith("${length(local.hosted_environments) > 1")
+    policies = {n: b for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role_policy"}
+    assert policies["terraform_environment_fence"]["role"] == "${aws_iam_role.terraform[each.key].id}"
 
 
 def test_no_secret_values_in_terraform_variables_or_tfvars(terraform):
@@ -701,9 +872,13 @@ def test_only_the_staging_deploy_role_pushes_images(configs):
     config = configs["bootstrap"]
     policy = next(b for t, n, b in tf.blocks(config, "data") if n == "deploy")
     static_actions = {a for s in policy["statement"] for a in s["actions"]}
-    # Every deploy role re-tags an image already there (PutImage of its manifest); none uploads layers.
-    layer_upload = {"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"}
-    assert static_actions & layer_upload == set()
+    # Every deploy role tags the image it deploys (<environment>-<sha>: a manifest put again under a new tag); only
+    # the staging role uploads layers, so only it can bring new images.
+    assert "ecr:UploadLayerPart" not in static_actions
+    assert "ecr:InitiateLayerUpload" not in static_actions
+    (tagging,) = [s for s in policy["statement"] if s.get("sid") == "TagDeployedImage"]
+    assert tagging["actions"] == ["ecr:BatchGetImage", "ecr:PutImage"]
+    assert tagging["resources"] == ["${module.ecr.repository_arn}"]
     assert "ecr:DescribeImages" in static_actions
     (push,) = [d["statement"] for d in policy["dynamic"] if d["statement"]["content"][0].get("sid") == "PushImage"]
     assert push["for_each"] == "${contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []}"
@@ -721,3 +896,247 @@ def test_waf_counts_instead_of_blocking_request_bodies_over_8_kb(configs, terraf
     overrides = {o["name"]: o["action_to_use"][0] for o in group.get("rule_action_override", [])}
     assert list(overrides.get("SizeRestrictions_BODY", {})) == ["count"]
     assert "SizeRestrictions_BODY" in (terraform / "modules/alb/README.md").read_text()
+
+
+# Load balancer access logs in every region the pre-generation hook accepts
+
+
+def hook_regions():
+    """AWS_REGIONS of hooks/pre_gen_project.py (a Jinja-rendered file, so read, not imported)."""
+    for node in ast.parse((TEMPLATE / "hooks" / "pre_gen_project.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "AWS_REGIONS":
+            return ast.literal_eval(node.value)
+    raise AssertionError("no AWS_REGIONS in hooks/pre_gen_project.py")
+
+
+# Regions opened since August 2022: Elastic Load Balancing has no account there, only the log delivery service.
+LOG_DELIVERY_SERVICE_REGIONS = {
+    "ap-east-2", "ap-south-2", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+    "ca-west-1", "eu-central-2", "eu-south-2", "il-central-1", "me-central-1", "mx-central-1",
+}  # fmt: skip
+
+
+def test_access_log_writer_is_known_for_every_region_the_hook_accepts_without_a_lookup(configs):
+    config = configs["modules/alb"]
+    # aws_elb_service_account errors in regions that have no such account: plan would fail there.
+    assert [n for t, n, _ in tf.blocks(config, "data") if t == "aws_elb_service_account"] == []
+    accounts = tf.locals_of(config)["elb_log_accounts"]
+    regions = hook_regions()
+    assert set(accounts) == regions - LOG_DELIVERY_SERVICE_REGIONS
+    assert all(re.fullmatch(r"\d{12}", account) for account in accounts.values())
+    assert tf.locals_of(config)["elb_log_account"] == (
+        "${lookup(local.elb_log_accounts, data.aws_region.current.region, null)}"
+    )
+    policy = next(b for t, n, b in tf.blocks(config, "data") if n == "access_logs")
+    (writer,) = [s for s in policy["statement"] if s.get("sid") == "LoadBalancerLogDelivery"]
+    (principal,) = writer["principals"]
+    assert principal["type"] == '${local.elb_log_account == null ? "Service" : "AWS"}'
+    assert principal["identifiers"] == [
+        '${local.elb_log_account == null ? "logdelivery.elasticloadbalancing.amazonaws.com" : '
+        '"arn:${data.aws_partition.current.partition}:iam::${local.elb_log_account}:root"}'
+    ]
+
+
+# Secret values: in no state, no plan, no output, and not readable by the pull-request plan role
+
+SECRET_VALUE_REF = re.compile(
+    r"(?<![\w.])(?:ephemeral\.[a-z0-9_]+\.[A-Za-z0-9_-]+|random_(?:password|string)\.[A-Za-z0-9_-]+"
+    r"|data\.aws_secretsmanager_secret_version\.[A-Za-z0-9_-]+)"
+)
+
+
+def secret_value_leaks(config, where):
+    """Every place a generated or read secret value reaches, other than a write-only (`*_wo`) resource argument."""
+    leaks = [
+        f"{where}: resource {t}.{n} keeps its value in state"
+        for t, n, _ in tf.blocks(config, "resource")
+        if t in {"random_password", "random_string"}
+    ]
+    leaks += [
+        f"{where}: data {t}.{n} keeps the secret in state"
+        for t, n, _ in tf.blocks(config, "data")
+        if t == "aws_secretsmanager_secret_version"
+    ]
+    for type_, name, body in tf.blocks(config, "resource"):
+        for argument, value in body.items():
+            if argument.endswith("_wo"):
+                continue
+            leaks += [
+                f"{where}: {type_}.{name}.{argument} <- {m}"
+                for t in tf.strings(value)
+                for m in SECRET_VALUE_REF.findall(t)
+            ]
+    for kind in ["locals", "output", "module", "data"]:
+        leaks += [
+            f"{where}: {kind} <- {m}" for t in tf.strings(config.get(kind, [])) for m in SECRET_VALUE_REF.findall(t)
+        ]
+    return leaks
+
+
+def test_no_generated_secret_reaches_state_a_plan_or_an_output(configs):
+    leaks = [leak for directory in TERRAFORM_DIRS for leak in secret_value_leaks(configs[directory], directory)]
+    assert leaks == []
+    redis = {n: b for t, n, b in tf.blocks(configs["modules/redis"], "resource")}
+    assert redis["this"]["auth_token_wo"] == "${ephemeral.random_password.auth_token.result}"
+    assert "auth_token" not in redis["this"]
+    assert redis["auth_token"]["secret_string_wo"] == "${ephemeral.random_password.auth_token.result}"
+    # One version number moves the token on the replication group and in the secret together.
+    assert redis["this"]["auth_token_wo_version"] == redis["auth_token"]["secret_string_wo_version"]
+
+
+def test_secret_leak_check_catches_plain_arguments_locals_and_outputs():
+    config = {
+        "resource": [
+            {"random_password": {"kept": {"length": 8}}},
+            {
+                "aws_thing": {
+                    "a": {"password": "${ephemeral.random_password.x.result}", "token_wo": "${ephemeral.y.z.v}"}
+                }
+            },
+        ],
+        "locals": [{"copy": "${random_password.kept.result}"}],
+        "output": [{"leak": {"value": "${data.aws_secretsmanager_secret_version.s.secret_string}"}}],
+    }
+    leaks = secret_value_leaks(config, "t")
+    assert len(leaks) == 4, leaks
+    assert not [leak for leak in leaks if "token_wo" in leak]
+
+
+def test_the_pull_request_plan_role_reads_no_secret_value(configs):
+    """Pull-request code runs with this role: it may read state (which holds no secret) and nothing secret."""
+    config = configs["bootstrap"]
+    attachments = [
+        b
+        for t, n, b in tf.blocks(config, "resource")
+        if t == "aws_iam_role_policy_attachment" and n == "terraform_plan"
+    ]
+    # ReadOnlyAccess grants no secretsmanager:GetSecretValue; write-only secret versions refresh with
+    # ListSecretVersionIds (AWS provider >= 6.2x), so plans need no secret value.
+    assert [a["policy_arn"] for a in attachments] == ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
+    policy = next(b for t, n, b in tf.blocks(config, "data") if n == "terraform_plan")
+    allowed = [s for s in policy["statement"] if s.get("effect", "Allow") == "Allow"]
+    assert not [s for s in allowed if any(a.startswith("secretsmanager:") for a in s["actions"])]
+    decrypts = [s for s in allowed if "kms:Decrypt" in s["actions"]]
+    assert [s["resources"] for s in decrypts] == [["${aws_kms_key.this.arn}"]], "only the state's key"
+    (deny,) = [s for s in policy["statement"] if s.get("effect") == "Deny"]
+    assert deny["actions"] == ["secretsmanager:GetSecretValue"]
+    assert deny["resources"] == ["*"]
+
+
+# Permissions boundary: the apply roles cannot make themselves (or anything they create) administrator
+
+IAM_WRITE_ACTIONS = {
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PassRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+}
+# Actions whose requests carry iam:PermissionsBoundary: allowed only with the boundary on the role.
+BOUNDARY_CONDITIONED = {
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+}
+
+
+def test_every_role_the_environments_create_carries_the_boundary(configs, deploy):
+    problems = []
+    for directory in MODULES:
+        for _, name, body in [b for b in tf.blocks(configs[directory], "resource") if b[0] == "aws_iam_role"]:
+            if body.get("permissions_boundary") != "${var.permissions_boundary_arn}":
+                problems.append(f"{directory}: aws_iam_role.{name} has no permissions boundary")
+    assert problems == []
+    stack = tf.locals_of(configs[STACK])
+    assert stack["permissions_boundary_arn"] == (
+        "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:"
+        "policy/${local.deploy.permissions_boundary}"
+    )
+    calls = tf.labelled(configs[STACK], "module")
+    assert (
+        calls["iam"]["permissions_boundary_arn"]
+        == calls["rds"]["permissions_boundary_arn"]
+        == ("${local.permissions_boundary_arn}")
+    )
+    (boundary,) = [b for t, n, b in tf.blocks(configs["bootstrap"], "resource") if t == "aws_iam_policy"]
+    assert boundary["name"] == "${local.deploy.permissions_boundary}"
+    assert deploy["permissions_boundary"] == f"{deploy['project']}-workload-boundary"
+
+
+def test_the_boundary_grants_no_iam(configs):
+    (document,) = [b for t, n, b in tf.blocks(configs["bootstrap"], "data") if n == "workload_boundary"]
+    (statement,) = document["statement"]
+    assert statement.get("effect", "Allow") == "Allow"
+    assert "actions" not in statement
+    assert set(statement["not_actions"]) >= {"iam:*", "organizations:*", "account:*"}
+
+
+def test_apply_roles_create_roles_only_inside_the_boundary_and_cannot_touch_ci_roles(configs):
+    config = configs["bootstrap"]
+    (policy,) = [b for t, n, b in tf.blocks(config, "data") if n == "terraform_iam"]
+    allowed = [s for s in policy["statement"] if s.get("effect", "Allow") == "Allow"]
+    for statement in allowed:
+        actions = set(statement["actions"])
+        if actions & BOUNDARY_CONDITIONED:
+            assert actions <= BOUNDARY_CONDITIONED, statement["sid"]
+            (condition,) = statement["condition"]
+            assert condition == {
+                "test": "StringEquals",
+                "variable": "iam:PermissionsBoundary",
+                "values": ["${local.permissions_boundary_arn}"],
+            }
+    granted = {a for s in allowed for a in s["actions"] if a in IAM_WRITE_ACTIONS}
+    assert granted >= {"iam:CreateRole", "iam:PutRolePolicy", "iam:PassRole"}
+    denies = [s for s in policy["statement"] if s.get("effect") == "Deny"]
+    (fence,) = [s for s in denies if s["sid"] == "NotTheCiRolesNorTheBoundary"]
+    assert set(fence["actions"]) >= granted | {"iam:DeleteRolePermissionsBoundary", "iam:CreatePolicyVersion"}
+    assert fence["resources"] == "${concat(local.ci_role_arns, [local.permissions_boundary_arn])}"
+    ci_roles = tf.locals_of(config)["ci_role_arns"]
+    for role in ["deploy_role", "terraform_role"]:
+        assert f"${{names.{role}}}" in ci_roles
+    assert "${local.deploy.terraform_plan_role}" in ci_roles
+    (keep,) = [s for s in denies if s["sid"] == "BoundariesStay"]
+    assert keep["actions"] == ["iam:DeleteRolePermissionsBoundary"]
+    # Every apply role gets this policy.
+    policies = {n: b for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role_policy"}
+    assert policies["terraform"]["for_each"] == "${local.hosted_environments}"
+    assert policies["terraform"]["policy"] == "${data.aws_iam_policy_document.terraform_iam.json}"
+
+
+# ECR: the deployed image and its rollback targets never expire
+
+
+def test_images_a_deploy_tagged_are_kept_ahead_of_the_sha_rule(configs, terraform, deploy):
+    """The SHA rule keeps the newest N pushes whatever is deployed; production trails staging, so deploys tag
+    their image <environment>-<sha> and one rule per environment, of higher priority, selects those images: an
+    image a higher-priority rule selects cannot be expired by a lower-priority one."""
+    ecr = configs["modules/ecr"]
+    call = tf.labelled(configs["bootstrap"], "module")["ecr"]
+    assert (
+        call["deployed_tag_prefixes"] == '${[for environment in keys(local.deploy.environments) : "${environment}-"]}'
+    )
+    rules = re.sub(r"\s+", " ", tf.locals_of(ecr)["deployed_rules"])
+    assert "for index, prefix in var.deployed_tag_prefixes" in rules
+    assert "rulePriority = index + 1" in rules
+    assert "tagPrefixList = [prefix]" in rules
+    assert "countNumber = var.keep_deployed_images" in rules
+    ((_, _, lifecycle),) = [b for b in tf.blocks(ecr, "resource") if b[0] == "aws_ecr_lifecycle_policy"]
+    policy = re.sub(r"\s+", " ", lifecycle["policy"])
+    assert "rules = concat(local.deployed_rules, [" in policy
+    assert "rulePriority = length(local.deployed_rules) + 1" in policy  # untagged
+    assert "rulePriority = length(local.deployed_rules) + 2" in policy  # newest SHA tags
+    assert tf.labelled(ecr, "variable")["keep_deployed_images"]["default"] >= 1000
+    readme = (terraform / "modules/ecr/README.md").read_text()
+    assert "<environment>-<sha>" in readme

@@ -11,7 +11,7 @@ import docker_harness
 import pytest
 from project import COMBOS, DEFAULT, combo_id, make_venv, require, run, tool
 from runner_harness import Runner
-from services import require_shared_services
+from services import on_test_servers, require_shared_services
 from workflows_harness import (
     actionlint,
     load_workflow,
@@ -232,10 +232,10 @@ def run_aws_role_action(project, tmp_path, **given):
     [
         ("deploy_role", "staging", ("environments", "staging", "deploy_role")),
         ("deploy_role", "production", ("environments", "production", "deploy_role")),
-        ("terraform_role", "", ("terraform_role",)),
+        ("terraform_role", "production", ("environments", "production", "terraform_role")),
         ("terraform_plan_role", "", ("terraform_plan_role",)),
     ],
-    ids=["the staging deploy role", "the production deploy role", "the terraform role", "the terraform plan role"],
+    ids=["the staging deploy role", "the production deploy role", "the production terraform role", "the plan role"],
 )
 def test_the_aws_role_action_names_from_deploy_json(generated, tmp_path, role, environment, key):
     project = generated(**DEFAULT)
@@ -258,7 +258,7 @@ def test_the_aws_role_action_names_from_deploy_json(generated, tmp_path, role, e
     [
         ({"account-id": "", "role": "terraform_role"}, 'AWS_ACCOUNT_ID is "": set the repository variable'),
         ({"account-id": "12345", "role": "terraform_role"}, 'AWS_ACCOUNT_ID is "12345"'),
-        ({"account-id": "123456789012", "role": "admin"}, 'role "admin": use terraform_role'),
+        ({"account-id": "123456789012", "role": "admin"}, 'role "admin": use deploy_role'),
         ({"account-id": "123456789012", "role": "deploy_role", "environment": "qa"}, "deploy.json has no"),
     ],
     ids=["an unset account", "a short account", "an unknown role", "an unknown environment"],
@@ -394,8 +394,8 @@ def test_commands_ci_runs_are_the_ones_the_makefile_and_readme_document(generate
 
 @pytest.mark.parametrize("python", ["3.12", "3.13"], ids=lambda v: f"python={v}")
 def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, python):
-    """Each in-image command, with exactly the variables CI passes, run on the local PostgreSQL and Redis (the
-    same addresses CI's service containers use). The image itself is the container issue's to test."""
+    """Each in-image command, with exactly the variables CI passes, run on the test PostgreSQL and Redis
+    (TEST_POSTGRES_URL and TEST_REDIS_URL stand in for CI's service containers)."""
     require_shared_services()
     project = generated(**{**DEFAULT, "python_version": python})
     venv = make_venv(project, python)
@@ -408,7 +408,7 @@ def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, py
                 assert "secrets.token_urlsafe(50)" in s["run"]
                 value = "ci-" + "k3y-" * 15
             assert value is not None, f"{s['name']}: --env {name} has no value in the step"
-            env[name] = str(value)
+            env[name] = on_test_servers(value) if name in ("DATABASE_URL", "REDIS_URL") else str(value)
         result = run(command, cwd=project, env=env, check=False, timeout=600)
         assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
 
@@ -421,12 +421,13 @@ def test_the_checks_ci_runs_in_the_image_pass_with_its_environment(generated, py
 def test_names_come_from_deploy_json_only(generated, combo):
     project = generated(**combo)
     deploy = deploy_json(project)
-    names = {deploy["ecr_repository"], deploy["terraform_role"], deploy["terraform_plan_role"], deploy["project"]}
+    names = {deploy["ecr_repository"], deploy["terraform_plan_role"], deploy["project"]}
     for environment in deploy["environments"].values():
         names |= {
             environment["cluster"],
             environment["deploy_role"],
             environment["deployed_sha_parameter"],
+            environment["terraform_role"],
             *environment["services"].values(),
             *environment["one_off_tasks"].values(),
         }
@@ -642,6 +643,8 @@ def test_terraform_plans_on_pull_requests_and_applies_only_by_hand(generated, co
     # Pull requests (code anyone with push access writes) only ever get the read-only plan role.
     roles = {job: step(jobs[job], "names")["with"]["role"] for job in ("plan", "release-plan", "apply")}
     assert roles == {"plan": "terraform_plan_role", "release-plan": "terraform_plan_role", "apply": "terraform_role"}
+    # Each environment applies with its own role, which trusts only that GitHub environment.
+    assert step(jobs["apply"], "names")["with"]["environment"] == "${{ inputs.environment }}"
 
 
 @ALL
@@ -750,6 +753,7 @@ def test_dependabot_watches_pip_docker_actions_and_every_terraform_root(generate
 # CI's image steps, run as written against the real images
 
 
+@pytest.mark.docker
 def test_ci_image_steps_pass_in_the_real_images(generated):
     """ci.yml's in-image `docker run` lines, verbatim but for the image names, against the runtime and test
     targets built by a real engine, on the host's PostgreSQL and Redis (the addresses ci.yml gives its steps)."""
@@ -776,3 +780,60 @@ def test_ci_image_steps_pass_in_the_real_images(generated):
             env = {**docker.env, **{k: str(v) for k, v in s.get("env", {}).items()}, **names}
             result = run(["bash", "-eo", "pipefail", "-c", s["run"]], cwd=project, env=env, check=False, timeout=900)
             assert result.returncode == 0, f"{s['name']}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+
+# Credentials outlast the jobs that use them
+
+# `aws ecs wait tasks-stopped` polls 100 times, 6 seconds apart.
+ECS_WAITER_MINUTES = 10
+
+
+def bootstrap_session_limits(project):
+    """Bootstrap role (deploy, terraform, terraform_plan) => its max_session_duration in seconds."""
+    import terraform_harness as tf
+
+    config = tf.load_dir(project / "terraform" / "bootstrap")
+    return {n: b["max_session_duration"] for t, n, b in tf.blocks(config, "resource") if t == "aws_iam_role"}
+
+
+def role_of(job):
+    """Which bootstrap role a job's credentials step assumes, from the deploy.json key it looks the name up by."""
+    text = "\n".join(
+        [s.get("run", "") for s in steps(job)] + [str(s.get("with", {}).get("role", "")) for s in steps(job)]
+    )
+    if "terraform_plan_role" in text:
+        return "terraform_plan"
+    if "terraform_role" in text:
+        return "terraform"
+    if "deploy_role" in text:
+        return "deploy"
+    raise AssertionError("the job assumes a role it does not look up in deploy.json")
+
+
+def migration_wait_minutes(project):
+    script = (project / ".github" / "scripts" / "deploy.sh").read_text()
+    match = re.search(r"for _ in ((?:\d+ )*\d+); do\s+if aws ecs wait tasks-stopped", script)
+    assert match, "deploy.sh waits for the migration task in rounds of `aws ecs wait tasks-stopped`"
+    return len(match.group(1).split()) * ECS_WAITER_MINUTES
+
+
+def test_sessions_last_as_long_as_their_jobs_and_the_migration_wait(generated):
+    """A job may run until its timeout; its role session must last that long (the role allowing it), and the
+    migration wait must end before the deploy job's timeout. One-hour sessions under a 90-minute job fail late."""
+    project = generated()
+    limits = bootstrap_session_limits(project)
+    assert set(limits) == {"deploy", "terraform", "terraform_plan"}
+    checked = []
+    for name, job_name, job in all_jobs(project):
+        for s in steps(job):
+            if not s.get("uses", "").startswith("aws-actions/configure-aws-credentials"):
+                continue
+            duration = int(s["with"]["role-duration-seconds"])
+            timeout = job["timeout-minutes"] * 60
+            role = role_of(job)
+            assert timeout <= duration <= limits[role], (name, job_name, timeout, duration, role, limits[role])
+            checked.append(f"{name}:{job_name}")
+    assert {"deploy-environment.yml:deploy", "terraform.yml:apply", "terraform.yml:plan"} <= set(checked)
+    deploy_job = load_workflow(project / ".github" / "workflows" / "deploy-environment.yml")["jobs"]["deploy"]
+    # The migration wait leaves the job time to roll the services out (a waiter round per service).
+    assert migration_wait_minutes(project) + ECS_WAITER_MINUTES <= deploy_job["timeout-minutes"]

@@ -8,8 +8,9 @@ if [ "$#" -gt 0 ]; then shift; fi
 
 case "$role" in
   web)
-    # gunicorn with uvicorn workers; gunicorn.conf.py reads PORT, WEB_CONCURRENCY and the timeouts.
-    exec gunicorn --config /app/gunicorn.conf.py "$@" config.asgi:application
+    # gunicorn with uvicorn workers (config/serve.py checks the settings first); gunicorn.conf.py reads
+    # PORT, WEB_CONCURRENCY and the timeouts.
+    exec python -m config.serve "$@"
     ;;
   migrate)
     # One-off, before a deploy's web tasks start.

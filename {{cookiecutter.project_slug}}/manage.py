@@ -8,4 +8,7 @@ if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
 
+    from config.startup import load_settings
+
+    load_settings()  # a bad setting: one line naming it, exit status 2
     execute_from_command_line(sys.argv)

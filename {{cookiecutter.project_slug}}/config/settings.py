@@ -4,10 +4,14 @@ With no DATABASE_URL and no REDIS_URL the project runs on SQLite and a local-mem
 services at all; docker compose and production set both.
 """
 
+import urllib.parse
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+from psycopg_pool import ConnectionPool
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str, read_dotenv
 
@@ -31,22 +35,31 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "{{ cookiecutter.project_slug }}.database",
     "{{ cookiecutter.project_slug }}.notes",
 ]
 
 MIDDLEWARE = [
-    # First, so load balancer health checks skip host validation and the HTTPS redirect.
+    # First: request id, latency and status of every response except health checks (which it never counts).
+    "{{ cookiecutter.project_slug }}.observability.middleware.RequestMetricsMiddleware",
+    # Next, so load balancer health checks skip host validation and the HTTPS redirect.
     "{{ cookiecutter.project_slug }}.health.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Database outages and pool exhaustion answer 503 with Retry-After instead of 500.
+    "{{ cookiecutter.project_slug }}.health.middleware.DatabaseUnavailableMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -72,24 +85,69 @@ TEMPLATES = [
 # connections (CONN_MAX_AGE) would be opened per request and exhaust PostgreSQL; a process-wide psycopg pool
 # is reused across threads instead.
 DATABASE_URL = env_str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+_database_url = urllib.parse.urlsplit(DATABASE_URL)
+if _database_url.scheme not in {"postgres", "postgresql", "sqlite"}:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL uses {_database_url.scheme or 'no'} scheme: use postgres://user@host:5432/name (PostgreSQL)."
+    )
+if _database_url.scheme != "sqlite" and not _database_url.path.strip("/"):
+    raise ImproperlyConfigured("DATABASE_URL names no database: use postgres://user@host:5432/name.")
 try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is invalid ({error}): use postgres://user@host:5432/name.") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # On ECS the password comes from Secrets Manager on its own, so it never sits inside a URL.
+    # Django's backend plus passwords fetched for each new connection (config/postgresql).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Locally the password may sit in the URL or DATABASE_PASSWORD. On AWS it is never a fixed value: RDS
+    # rotates the master secret, so it is read when a connection opens, either as an IAM auth token
+    # (DATABASE_IAM_AUTH, the app's own role) or from the Secrets Manager secret (DATABASE_SECRET_ARN, migrate).
     DATABASES["default"]["PASSWORD"] = env_str("DATABASE_PASSWORD", DATABASES["default"].get("PASSWORD", ""))
-    # Keep options given in the URL's query string (?sslmode=verify-full) beside the pool.
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
-        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
-        "timeout": 10,
+    DATABASE_IAM_AUTH = env_bool("DATABASE_IAM_AUTH", default=False)
+    DATABASE_SECRET_ARN = env_str("DATABASE_SECRET_ARN", default="")
+    if DATABASE_IAM_AUTH and DATABASE_SECRET_ARN:
+        raise ImproperlyConfigured("DATABASE_IAM_AUTH and DATABASE_SECRET_ARN are both set: keep only one.")
+    DATABASES["default"]["CREDENTIALS"] = {
+        "iam_auth": DATABASE_IAM_AUTH,
+        "secret_arn": DATABASE_SECRET_ARN,
+        "region": env_str("AWS_REGION", default=""),
     }
+    if DATABASE_IAM_AUTH and not DATABASES["default"]["CREDENTIALS"]["region"]:
+        raise ImproperlyConfigured("DATABASE_IAM_AUTH=true needs AWS_REGION: set it to the database's region.")
+    # Every bound stays inside gunicorn's 25 s graceful stop: a query waits for locks at most
+    # DATABASE_STATEMENT_TIMEOUT seconds, a request waits for a pooled connection at most DATABASE_POOL_TIMEOUT.
+    options = DATABASES["default"].setdefault("OPTIONS", {})  # keeps ?sslmode=... from the URL
+    options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=2)
+    options["options"] = f"-c statement_timeout={env_int('DATABASE_STATEMENT_TIMEOUT', 10, minimum=1) * 1000}"
+    pool_min, pool_max = env_int("DATABASE_POOL_MIN_SIZE", 1), env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)
+    if pool_min > pool_max:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MIN_SIZE={pool_min} is above DATABASE_POOL_MAX_SIZE={pool_max}: "
+            "lower it or raise the maximum."
+        )
+    options["pool"] = {
+        "min_size": pool_min,
+        "max_size": pool_max,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
+        # A connection is checked when it leaves the pool, so one killed by a restart or failover is replaced
+        # instead of failing the request.
+        "check": ConnectionPool.check_connection,
+    }
+    del options
+# The migrate task (as the master user) makes sure this role exists and may use the app's tables
+# ({{ cookiecutter.project_slug }}/database/roles.py); web, worker and lambda log in as it.
+DATABASE_APP_USER = env_str("DATABASE_APP_USER", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache and sessions. django-redis keeps one connection pool per process, shared by all threads.
+# Cache. django-redis keeps one connection pool per process, shared by all threads. Nothing depends on the
+# cache being up: errors are logged and ignored (a miss), and /readyz names it.
 REDIS_URL = env_str("REDIS_URL", default="")
 if REDIS_URL:
+    _redis_scheme = urllib.parse.urlsplit(REDIS_URL).scheme
+    if _redis_scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"REDIS_URL uses {_redis_scheme or 'no'} scheme: use redis://host:6379/0 (rediss:// for TLS)."
+        )
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -97,14 +155,17 @@ if REDIS_URL:
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default=""),
             "OPTIONS": {
                 "PASSWORD": env_str("REDIS_PASSWORD", default="") or None,
-                "SOCKET_CONNECT_TIMEOUT": 2,
-                "SOCKET_TIMEOUT": 2,
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database alone, so a cache outage never logs anyone out or fails a POST.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -122,7 +183,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # HTTPS is terminated at the load balancer, which sets X-Forwarded-Proto.
@@ -134,11 +195,77 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy: nothing but this site's own scripts, styles, images and forms; the admin and the
+# notes pages need no inline code. Tests render them and check every element against this policy.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
+# Request bodies above this size are refused with 413 before they are read (config/asgi.py), so an anonymous
+# upload can neither fill the task's small disk nor its memory.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+
+# Admin login throttling (django-axes, kept in the database): a username is locked out from one address after
+# this many failures, for AXES_COOLOFF_MINUTES. uvicorn has already taken the client address from the load
+# balancer's X-Forwarded-For, so REMOTE_ADDR is the one to trust.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+# Logs: one JSON object per line on stdout (observability/logs.py), collected by the awslogs driver on ECS.
+# CLOUDWATCH_LOG_GROUP ships the same lines (and the metric records) straight to CloudWatch Logs, for hosts
+# outside ECS; the group must exist (terraform creates it with retention and encryption).
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+CLOUDWATCH_LOG_GROUP = env_str("CLOUDWATCH_LOG_GROUP", default="")
+# Metrics: one CloudWatch Embedded Metric Format record per request (observability/middleware.py).
+METRICS_NAMESPACE = env_str("METRICS_NAMESPACE", default="{{ cookiecutter.__resource_prefix }}")
+METRICS_SERVICE = env_str("METRICS_SERVICE", default="web")
+METRICS_ENVIRONMENT = env_str("METRICS_ENVIRONMENT", default="local")
+
+_log_handlers = ["console", "cloudwatch"] if CLOUDWATCH_LOG_GROUP else ["console"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
+    "filters": {"request_context": {"()": "{{ cookiecutter.project_slug }}.observability.logs.RequestContextFilter"}},
+    "formatters": {"json": {"()": "{{ cookiecutter.project_slug }}.observability.logs.LogFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_context"],
+        },
+        **(
+            {
+                "cloudwatch": {
+                    "()": "{{ cookiecutter.project_slug }}.observability.logs.CloudWatchLogsHandler",
+                    "log_group_name": CLOUDWATCH_LOG_GROUP,
+                    "formatter": "json",
+                    "filters": ["request_context"],
+                }
+            }
+            if CLOUDWATCH_LOG_GROUP
+            else {}
+        ),
+    },
+    "root": {"handlers": _log_handlers, "level": LOG_LEVEL},
+    "loggers": {
+        # Metric records are whole JSON objects of their own; never dropped by LOG_LEVEL.
+        "observability.emf": {"handlers": _log_handlers, "level": "INFO", "propagate": False},
+        # Django's own console handler (DEBUG) would print each of its lines a second time, as plain text.
+        "django": {"handlers": _log_handlers, "level": LOG_LEVEL, "propagate": False},
+        # The AWS SDK logs every call; shipping logs must not produce more logs.
+        **{name: {"level": "WARNING"} for name in ("botocore", "boto3", "urllib3", "s3transfer")},
+        # django-redis logs each cache error it ignores.
+        "django_redis": {"level": "WARNING"},
+    },
 }

@@ -9,3 +9,5 @@ urlpatterns = [
     path("", include("{{ cookiecutter.project_slug }}.notes.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = health.server_error

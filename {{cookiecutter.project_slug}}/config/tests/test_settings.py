@@ -30,9 +30,18 @@ def run(code_or_args, **env):
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, check=False)
 
 
+def run_command(args, **env):
+    """python ARGS (manage.py ... or -m config.serve ...) with only the given settings variables."""
+    clean = {k: v for k, v in os.environ.items() if k not in variables_read() and k != "DJANGO_SETTINGS_MODULE"}
+    clean |= {"DOTENV_PATH": str(ROOT / "no-such.env"), "WEB_CONCURRENCY": "1", **env}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, check=False)
+
+
 def settings_json(expression, **env):
     code = (
-        "import django, json; django.setup(); from django.conf import settings; print(json.dumps(" + expression + "))"
+        "import django, json; django.setup(); from django.conf import settings; print(json.dumps("
+        + expression
+        + ", default=repr))"
     )
     result = run(code, **env)
     assert result.returncode == 0, result.stderr
@@ -57,11 +66,19 @@ def test_production_settings_pass_check_deploy_at_warning_level():
 
 def test_production_database_uses_a_pool_and_no_persistent_connections():
     db = settings_json('settings.DATABASES["default"]', **PRODUCTION, DATABASE_POOL_MAX_SIZE="4")
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "config.postgresql"
     assert (db["HOST"], db["NAME"], db["USER"]) == ("db.internal", "app", "app")
     assert db["PASSWORD"] == "from-secrets-manager"
     assert db["CONN_MAX_AGE"] == 0
     assert db["OPTIONS"]["pool"]["max_size"] == 4
+
+
+def test_pool_checks_connections_and_every_database_wait_is_bounded_below_the_graceful_stop():
+    db = settings_json('settings.DATABASES["default"]', **PRODUCTION)
+    pool = db["OPTIONS"]["pool"]
+    assert "check_connection" in pool["check"]
+    statement_timeout_ms = int(db["OPTIONS"]["options"].removeprefix("-c statement_timeout="))
+    assert statement_timeout_ms / 1000 + pool["timeout"] < 25  # gunicorn's graceful_timeout
 
 
 def test_database_url_options_are_kept_beside_the_pool():
@@ -75,7 +92,9 @@ def test_production_cache_and_sessions_use_redis():
     cache, engine = settings_json('[settings.CACHES["default"], settings.SESSION_ENGINE]', **PRODUCTION)
     assert cache["BACKEND"] == "django_redis.cache.RedisCache"
     assert cache["LOCATION"] == "rediss://cache.internal:6379/0"
-    assert engine == "django.contrib.sessions.backends.cached_db"
+    assert cache["OPTIONS"]["IGNORE_EXCEPTIONS"] is True
+    # Sessions never depend on the cache, so a Redis outage breaks no session.
+    assert engine == "django.contrib.sessions.backends.db"
 
 
 def test_production_trusts_the_load_balancer_for_https():
@@ -99,17 +118,56 @@ def test_without_services_the_project_runs_on_sqlite_and_local_memory():
         ({"SECRET_KEY": ""}, r"SECRET_KEY is not set: .*required when DEBUG is off"),
         ({"ALLOWED_HOSTS": ""}, r"ALLOWED_HOSTS is not set: list the site's host names"),
         ({"DEBUG": "perhaps"}, r"DEBUG='perhaps' is not a boolean"),
-        ({"DATABASE_URL": "mongodb://db/app"}, r"DATABASE_URL is invalid .*: use postgres://"),
+        ({"DATABASE_URL": "mongodb://db/app"}, r"DATABASE_URL uses mongodb scheme: use postgres://"),
+        ({"DATABASE_URL": "mysql://app@db:3306/app"}, r"DATABASE_URL uses mysql scheme: use postgres://"),
+        ({"DATABASE_URL": "postgres://app@db:5432"}, r"DATABASE_URL names no database: use postgres://"),
         ({"DATABASE_POOL_MAX_SIZE": "0"}, r"DATABASE_POOL_MAX_SIZE='0' is not a whole number >= 1"),
+        ({"DATABASE_POOL_MIN_SIZE": "5", "DATABASE_POOL_MAX_SIZE": "2"}, r"DATABASE_POOL_MIN_SIZE=5 is above"),
+        ({"DATABASE_IAM_AUTH": "true", "DATABASE_SECRET_ARN": "arn:x"}, r"DATABASE_IAM_AUTH and DATABASE_SECRET_ARN"),
+        ({"DATABASE_IAM_AUTH": "true"}, r"DATABASE_IAM_AUTH=true needs AWS_REGION"),
+        ({"REDIS_URL": "http://cache:6379/0"}, r"REDIS_URL uses http scheme: use redis://"),
         ({"LOG_LEVEL": "chatty"}, r"LOG_LEVEL='chatty' is not allowed: use one of DEBUG, INFO"),
+        ({"REQUEST_BODY_MAX_BYTES": "big"}, r"REQUEST_BODY_MAX_BYTES='big' is not a whole number"),
     ],
-    ids=["missing-secret-key", "missing-allowed-hosts", "bad-debug", "bad-database-url", "empty-pool", "bad-log-level"],
+    ids=[
+        "missing-secret-key",
+        "missing-allowed-hosts",
+        "bad-debug",
+        "mongodb-database-url",
+        "mysql-database-url",
+        "database-url-without-a-database",
+        "empty-pool",
+        "pool-minimum-above-maximum",
+        "two-password-sources",
+        "iam-auth-without-a-region",
+        "redis-url-with-a-wrong-scheme",
+        "bad-log-level",
+        "bad-body-limit",
+    ],
 )
-def test_a_bad_value_stops_start_up_with_one_line_naming_it(env, message):
-    result = run(["check"], **(PRODUCTION | env))
-    assert result.returncode != 0
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert re.search("ImproperlyConfigured: " + message, last_line), last_line
+@pytest.mark.parametrize(
+    "command", [["manage.py", "check"], ["-m", "config.serve", "--check-config"]], ids=["manage.py", "gunicorn"]
+)
+def test_a_bad_value_stops_start_up_with_one_line_naming_it(env, message, command):
+    result = run_command(command, **(PRODUCTION | env))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr  # one line, no traceback
+    assert re.fullmatch("configuration error: " + message + ".*", result.stderr.strip()), result.stderr
+
+
+@pytest.mark.parametrize("value", ["two", "0"])
+def test_a_bad_worker_count_stops_gunicorn_with_one_line_naming_it(value):
+    result = run_command(["-m", "config.serve", "--check-config"], **PRODUCTION, WEB_CONCURRENCY=value)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"configuration error: WEB_CONCURRENCY='{value}' is not a whole number >= 1: fix the value."
+    )
+
+
+def test_good_settings_pass_gunicorns_configuration_check():
+    result = run_command(["-m", "config.serve", "--check-config"], **PRODUCTION, WEB_CONCURRENCY="2")
+    assert result.returncode == 0, result.stderr
 
 
 def test_readme_documents_exactly_the_variables_the_settings_read():

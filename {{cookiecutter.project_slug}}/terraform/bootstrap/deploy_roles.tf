@@ -3,9 +3,9 @@ locals {
 }
 
 # The CI deploy role of one environment: check (staging: push) the image, register the task definitions, update the services,
-# run the one-off tasks, and pass exactly this environment's two task roles to ECS.
+# run the one-off tasks, and pass exactly this environment's task roles to ECS.
 data "aws_iam_policy_document" "deploy" {
-  for_each = local.deploy.environments
+  for_each = local.hosted_environments
 
   # No resource-level permissions exist for these actions: AWS accepts only "*".
   statement {
@@ -31,11 +31,11 @@ data "aws_iam_policy_document" "deploy" {
     resources = [module.ecr.repository_arn]
   }
 
-  # A deploy adds the tag <environment>-<sha> to an image already there (its manifest, no layers), which the
-  # repository's lifecycle policy keeps; without the layer-upload actions this cannot push a new image.
+  # A deploy tags the image it runs <environment>-<sha> (the manifest put again under a second tag), which keeps it
+  # from expiring; without layer uploads, no new image can come from here.
   statement {
-    sid       = "TagDeployedImages"
-    actions   = ["ecr:PutImage"]
+    sid       = "TagDeployedImage"
+    actions   = ["ecr:BatchGetImage", "ecr:PutImage"]
     resources = [module.ecr.repository_arn]
   }
 
@@ -99,13 +99,14 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/ecs/${each.value.cluster}:log-stream:*"]
   }
 
-  # The two roles modules/iam creates under the same deploy.json names.
+  # The three roles modules/iam creates under the same deploy.json names.
   statement {
     sid     = "PassTaskRoles"
     actions = ["iam:PassRole"]
     resources = [
       "arn:${local.partition}:iam::${local.account_id}:role/${each.value.execution_role}",
       "arn:${local.partition}:iam::${local.account_id}:role/${each.value.task_role}",
+      "arn:${local.partition}:iam::${local.account_id}:role/${each.value.one_off_task_role}",
     ]
 
     condition {
@@ -150,16 +151,17 @@ data "aws_iam_policy_document" "deploy" {
 }
 
 resource "aws_iam_role" "deploy" {
-  for_each = local.deploy.environments
+  for_each = local.hosted_environments
 
-  name                 = each.value.deploy_role
-  description          = "GitHub Actions deploys of ${local.deploy.github_repository} to ${each.key}"
-  assume_role_policy   = data.aws_iam_policy_document.github_assume["deploy-${each.key}"].json
-  max_session_duration = 3600
+  name               = each.value.deploy_role
+  description        = "GitHub Actions deploys of ${local.deploy.github_repository} to ${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.github_assume["deploy-${each.key}"].json
+  # The deploy job may run 90 minutes (a migration may wait 60 of them); sessions must outlast it.
+  max_session_duration = 7200
 }
 
 resource "aws_iam_role_policy" "deploy" {
-  for_each = local.deploy.environments
+  for_each = local.hosted_environments
 
   name   = "deploy"
   role   = aws_iam_role.deploy[each.key].id

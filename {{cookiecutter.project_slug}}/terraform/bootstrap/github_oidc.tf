@@ -21,26 +21,14 @@ locals {
     "repo:${local.github_owner}/${local.github_name}",
     "repo:${local.github_owner}@*/${local.github_name}@*",
   ]
-  deploy_contexts = {
-    for environment in keys(local.deploy.environments) :
-    environment => concat(["environment:${environment}"], lookup(var.deploy_role_extra_contexts, environment, []))
-  }
-  github_subjects = {
-    for environment, contexts in local.deploy_contexts :
-    environment => [for pair in setproduct(local.github_repository_subjects, contexts) : "${pair[0]}:${pair[1]}"]
-  }
-  terraform_contexts = concat(
-    var.terraform_role_contexts,
-    [for environment in keys(local.deploy.environments) : "environment:${environment}"],
+  # Every role GitHub Actions assumes => the contexts it trusts. An environment's roles trust only that
+  # environment's GitHub environment (plus its extra contexts); pull requests get only the read-only plan role.
+  role_contexts = merge(
+    { for environment in keys(local.hosted_environments) : "deploy-${environment}" => concat(["environment:${environment}"], lookup(var.deploy_role_extra_contexts, environment, [])) },
+    { for environment in keys(local.hosted_environments) : "terraform-${environment}" => concat(["environment:${environment}"], lookup(var.terraform_role_extra_contexts, environment, [])) },
+    { terraform-plan = ["pull_request"] },
   )
-  # Every role GitHub Actions assumes => the subjects it trusts. Pull requests get only the read-only plan role.
-  github_role_subjects = merge(
-    { for environment, subjects in local.github_subjects : "deploy-${environment}" => subjects },
-    {
-      terraform      = [for pair in setproduct(local.github_repository_subjects, local.terraform_contexts) : "${pair[0]}:${pair[1]}"]
-      terraform-plan = [for form in local.github_repository_subjects : "${form}:pull_request"]
-    },
-  )
+  github_role_subjects = { for role, contexts in local.role_contexts : role => [for pair in setproduct(local.github_repository_subjects, contexts) : "${pair[0]}:${pair[1]}"] }
 }
 
 # One trust policy per role: GitHub's OIDC tokens for this repository, in the contexts that role accepts.

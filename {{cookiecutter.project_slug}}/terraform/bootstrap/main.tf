@@ -11,6 +11,10 @@ locals {
   github_name  = split("/", local.deploy.github_repository)[1]
   oidc_host    = "token.actions.githubusercontent.com"
   oidc_arn     = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
+
+  # The environments whose roles live in this account: every one in single-account mode (environment_accounts
+  # empty), else those environment_accounts maps to the account bootstrap runs in.
+  hosted_environments = { for environment, names in local.deploy.environments : environment => names if lookup(var.environment_accounts, environment, local.account_id) == local.account_id }
 }
 
 provider "aws" {

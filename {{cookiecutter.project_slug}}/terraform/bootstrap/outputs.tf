@@ -13,9 +13,9 @@ output "deploy_role_arns" {
   value       = { for environment, role in aws_iam_role.deploy : environment => role.arn }
 }
 
-output "terraform_role_arn" {
-  description = "Role GitHub Actions assumes to apply terraform, from a protected GitHub environment."
-  value       = aws_iam_role.terraform.arn
+output "terraform_role_arns" {
+  description = "environment => role GitHub Actions assumes to apply terraform, from that protected GitHub environment only."
+  value       = { for environment, role in aws_iam_role.terraform : environment => role.arn }
 }
 
 output "terraform_plan_role_arn" {

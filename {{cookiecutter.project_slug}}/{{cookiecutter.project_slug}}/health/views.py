@@ -2,10 +2,11 @@
 
 import logging
 import secrets
+import sys
 
 from django.core.cache import cache
 from django.db import connections
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -26,10 +27,15 @@ def check_database():
 
 
 def check_cache():
+    # A key of its own per probe: probes from every worker run at once and must not read each other's value.
     token = secrets.token_hex(8)
-    cache.set("readyz:probe", token, timeout=10)
-    if cache.get("readyz:probe") != token:
-        raise RuntimeError("value written to the cache was not read back")
+    key = f"readyz:probe:{token}"
+    cache.set(key, token, timeout=10)
+    try:
+        if cache.get(key) != token:
+            raise RuntimeError("value written to the cache was not read back")
+    finally:
+        cache.delete(key)
 
 
 CHECKS = {"database": check_database, "cache": check_cache}
@@ -51,3 +57,12 @@ def readyz(request):
     failed = [name for name, result in checks.items() if result != "ok"]
     body = {"status": "unavailable" if failed else "ok", "failed": failed, "checks": checks}
     return JsonResponse(body, status=503 if failed else 200)
+
+
+def server_error(request):
+    """handler500: database trouble that escaped DatabaseUnavailableMiddleware (raised outside a view) is 503 too."""
+    from .middleware import UNAVAILABLE, unavailable  # here: the middleware imports this module
+
+    if isinstance(sys.exception(), UNAVAILABLE):
+        return unavailable()
+    return HttpResponseServerError("Server error.\n", content_type="text/plain")

@@ -19,11 +19,12 @@ provider "aws" {
 module "stack" {
   source = "../../modules/stack"
 
-  environment        = basename(abspath(path.root))
-  domain_name        = var.domain_name
-  route53_zone_id    = var.route53_zone_id
-  image_tag          = var.image_tag
-  secret_key_version = var.secret_key_version
+  environment              = basename(abspath(path.root))
+  domain_name              = var.domain_name
+  route53_zone_id          = var.route53_zone_id
+  image_tag                = var.image_tag
+  secret_key_version       = var.secret_key_version
+  redis_auth_token_version = var.redis_auth_token_version
 
   # Network: the VPC range (distinct per environment so they can be peered), AZs, NAT gateways.
   vpc_cidr_block     = "10.10.0.0/16"

@@ -19,3 +19,9 @@ variable "secret_key_version" {
   type        = number
   default     = 1
 }
+
+variable "redis_auth_token_version" {
+  description = "Bump to generate a new Redis AUTH token (written to the cache and its secret together; tasks pick it up on their next start)."
+  type        = number
+  default     = 1
+}

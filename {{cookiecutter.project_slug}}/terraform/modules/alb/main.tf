@@ -5,6 +5,8 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
+data "aws_region" "current" {}
+
 locals {
   manage_dns = var.route53_zone_id != null
 }

@@ -13,13 +13,30 @@ resource "aws_ecr_repository" "this" {
   }
 }
 
+locals {
+  # Deploys tag the image they run <environment>-<sha>. One rule per environment, ahead of every other rule,
+  # selects those images and keeps the newest keep_deployed_images: an image a rule selects cannot be expired by a
+  # lower-priority rule, so the deployed image and its rollback targets never reach the SHA rule below.
+  deployed_rules = [for index, prefix in var.deployed_tag_prefixes : {
+    rulePriority = index + 1
+    description  = "Keep the newest ${var.keep_deployed_images} images deployed to ${trimsuffix(prefix, "-")}"
+    selection = {
+      tagStatus     = "tagged"
+      tagPrefixList = [prefix]
+      countType     = "imageCountMoreThan"
+      countNumber   = var.keep_deployed_images
+    }
+    action = { type = "expire" }
+  }]
+}
+
 resource "aws_ecr_lifecycle_policy" "this" {
   repository = aws_ecr_repository.this.name
 
   policy = jsonencode({
-    rules = [
+    rules = concat(local.deployed_rules, [
       {
-        rulePriority = 1
+        rulePriority = length(local.deployed_rules) + 1
         description  = "Expire untagged images (interrupted pushes, superseded layers)"
         selection = {
           tagStatus   = "untagged"
@@ -30,21 +47,8 @@ resource "aws_ecr_lifecycle_policy" "this" {
         action = { type = "expire" }
       },
       {
-        # An image matched by a rule is never expired by a lower-priority one: images that were deployed (they
-        # carry an <environment>-<sha> tag) are counted here only, so the SHA rule below cannot expire them.
-        rulePriority = 2
-        description  = "Keep the newest ${var.keep_deployed_images} images an environment ran"
-        selection = {
-          tagStatus     = "tagged"
-          tagPrefixList = var.deployed_tag_prefixes
-          countType     = "imageCountMoreThan"
-          countNumber   = var.keep_deployed_images
-        }
-        action = { type = "expire" }
-      },
-      {
-        # CI tags every image with its git SHA; keeping the newest N leaves room to roll back.
-        rulePriority = 3
+        # CI tags every image with its git SHA; images no environment runs are kept while among the newest N.
+        rulePriority = length(local.deployed_rules) + 2
         description  = "Keep the newest ${var.keep_tagged_images} SHA-tagged images"
         selection = {
           tagStatus      = "tagged"
@@ -54,6 +58,6 @@ resource "aws_ecr_lifecycle_policy" "this" {
         }
         action = { type = "expire" }
       },
-    ]
+    ])
   })
 }

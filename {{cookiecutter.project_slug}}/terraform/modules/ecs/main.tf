@@ -2,11 +2,14 @@ data "aws_region" "current" {}
 
 locals {
   # Every role runs the same image; the entrypoint dispatches on the first argument (the role).
+  # Services run as the application's task role; one-off tasks (migrate) as their own, which may read what the
+  # application must not (the database master secret).
   tasks = merge(
-    { for role, family in var.services : role => { family = family, serves_http = role == var.load_balanced_role } },
-    { for role, family in var.one_off_tasks : role => { family = family, serves_http = false } },
+    { for role, family in var.services : role => { family = family, serves_http = role == var.load_balanced_role, task_role_arn = var.task_role_arn } },
+    { for role, family in var.one_off_tasks : role => { family = family, serves_http = false, task_role_arn = var.one_off_task_role_arn } },
   )
-  environment = [for name in sort(keys(var.environment)) : { name = name, value = var.environment[name] }]
+  # Every container: the shared environment, then its role's own values (maps iterate in key order).
+  environment = { for role, task in local.tasks : role => [for name, value in merge(var.environment, lookup(var.task_environment, role, {})) : { name = name, value = value }] }
   secrets     = [for name in sort(keys(var.secrets)) : { name = name, valueFrom = var.secrets[name] }]
   scaled_on_requests = {
     for role, name in var.services : role => name if role == var.load_balanced_role
@@ -75,7 +78,7 @@ resource "aws_ecs_task_definition" "this" {
   cpu                      = var.cpu
   memory                   = var.memory
   execution_role_arn       = var.execution_role_arn
-  task_role_arn            = var.task_role_arn
+  task_role_arn            = each.value.task_role_arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -96,7 +99,7 @@ resource "aws_ecs_task_definition" "this" {
       readonlyRootFilesystem = true
       portMappings           = each.value.serves_http ? [{ containerPort = var.container_port, protocol = "tcp" }] : []
       mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
-      environment            = local.environment
+      environment            = local.environment[each.key]
       secrets                = local.secrets
       linuxParameters        = { initProcessEnabled = true }
       logConfiguration = {

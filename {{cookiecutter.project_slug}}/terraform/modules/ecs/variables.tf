@@ -34,6 +34,12 @@ variable "environment" {
   type        = map(string)
 }
 
+variable "task_environment" {
+  description = "Plain environment variables of one role's container, role => { name => value }, over environment. Never secrets."
+  type        = map(map(string))
+  default     = {}
+}
+
 variable "secrets" {
   description = "Environment variables injected by ECS from Secrets Manager, name => secret ARN (optionally with :json-key::)."
   type        = map(string)
@@ -46,6 +52,11 @@ variable "execution_role_arn" {
 
 variable "task_role_arn" {
   description = "Role the application runs as."
+  type        = string
+}
+
+variable "one_off_task_role_arn" {
+  description = "IAM role the one-off tasks (migrate) run as; services run as task_role_arn."
   type        = string
 }
 

@@ -30,9 +30,10 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 
 # Execution role: what the ECS agent needs to start a task. The application never gets these permissions.
 resource "aws_iam_role" "execution" {
-  name               = var.execution_role_name
-  description        = "ECS agent of ${var.name}: pull the image, write logs, read the task's secrets"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  name                 = var.execution_role_name
+  description          = "ECS agent of ${var.name}: pull the image, write logs, read the task's secrets"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 data "aws_iam_policy_document" "execution" {
@@ -86,13 +87,19 @@ resource "aws_iam_role_policy" "execution" {
 
 # Task role: what the application itself calls. Each statement names the app's own resources.
 resource "aws_iam_role" "task" {
-  name               = var.task_role_name
-  description        = "The ${var.name} application"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  name                 = var.task_role_name
+  description          = "The ${var.name} application"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 data "aws_iam_policy_document" "task" {
-  count = length(var.task_permissions) > 0 ? 1 : 0
+  # IAM database authentication: a token per new connection, as the app's own database role and no other.
+  statement {
+    sid       = "ConnectAsTheAppRole"
+    actions   = ["rds-db:connect"]
+    resources = ["arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:dbuser:${var.database_resource_id}/${var.database_user}"]
+  }
 
   dynamic "statement" {
     for_each = var.task_permissions
@@ -106,9 +113,42 @@ data "aws_iam_policy_document" "task" {
 }
 
 resource "aws_iam_role_policy" "task" {
-  count = length(var.task_permissions) > 0 ? 1 : 0
-
   name   = "application"
   role   = aws_iam_role.task.id
-  policy = data.aws_iam_policy_document.task[0].json
+  policy = data.aws_iam_policy_document.task.json
+}
+
+# One-off task role (migrate): reads the database master secret at each new connection, because migrations change
+# the schema and make sure the app's role exists. The services never get this role.
+resource "aws_iam_role" "one_off_task" {
+  permissions_boundary = var.permissions_boundary_arn
+  name                 = var.one_off_task_role_name
+  description          = "One-off tasks of ${var.name} (migrate): the database as its master user"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+data "aws_iam_policy_document" "one_off_task" {
+  statement {
+    sid       = "ReadDatabaseMasterSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.database_master_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptDatabaseMasterSecret"
+    actions   = ["kms:Decrypt"]
+    resources = var.kms_key_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${data.aws_region.current.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "one_off_task" {
+  name   = "one-off-tasks"
+  role   = aws_iam_role.one_off_task.id
+  policy = data.aws_iam_policy_document.one_off_task.json
 }

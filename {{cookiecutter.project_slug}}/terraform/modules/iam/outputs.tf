@@ -17,3 +17,13 @@ output "task_role_name" {
   description = "Name of the task role."
   value       = aws_iam_role.task.name
 }
+
+output "one_off_task_role_arn" {
+  description = "Role the one-off tasks (migrate) run as."
+  value       = aws_iam_role.one_off_task.arn
+}
+
+output "one_off_task_role_name" {
+  description = "Name of the one-off task role."
+  value       = aws_iam_role.one_off_task.name
+}

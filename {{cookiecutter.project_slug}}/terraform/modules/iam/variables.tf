@@ -13,6 +13,26 @@ variable "task_role_name" {
   type        = string
 }
 
+variable "one_off_task_role_name" {
+  description = "Name of the one-off tasks' role (deploy.json one_off_task_role), which may read the database master secret."
+  type        = string
+}
+
+variable "database_resource_id" {
+  description = "Resource id of the RDS instance (db-...), for the rds-db:connect permission."
+  type        = string
+}
+
+variable "database_user" {
+  description = "The application's database role: the only one the task role may connect as (IAM authentication)."
+  type        = string
+}
+
+variable "database_master_secret_arn" {
+  description = "Secrets Manager secret RDS keeps the master password in; only the one-off task role reads it."
+  type        = string
+}
+
 variable "ecr_repository_arn" {
   description = "The one repository the execution role may pull from."
   type        = string
@@ -49,4 +69,9 @@ variable "task_permissions" {
     ])
     error_message = "task_permissions must name actions and resources: no \"*\" action, no \"service:*\", no \"*\" resource."
   }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every role this module creates (terraform/bootstrap's workload boundary, deploy.json permissions_boundary)."
+  type        = string
 }

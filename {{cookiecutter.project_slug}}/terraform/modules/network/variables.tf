@@ -36,3 +36,8 @@ variable "kms_key_arn" {
   description = "KMS key that encrypts the flow log group."
   type        = string
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every role this module creates (terraform/bootstrap's workload boundary, deploy.json permissions_boundary)."
+  type        = string
+}

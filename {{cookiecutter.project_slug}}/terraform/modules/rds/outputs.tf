@@ -32,3 +32,8 @@ output "instance_arn" {
   description = "The instance's ARN."
   value       = aws_db_instance.this.arn
 }
+
+output "resource_id" {
+  description = "The instance's resource id (db-...): IAM database authentication grants rds-db:connect on it."
+  value       = aws_db_instance.this.resource_id
+}

@@ -85,3 +85,8 @@ variable "kms_key_arn" {
   description = "KMS key for storage, Performance Insights, the master secret and the log groups."
   type        = string
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every role this module creates (terraform/bootstrap's workload boundary, deploy.json permissions_boundary)."
+  type        = string
+}

@@ -27,9 +27,9 @@ resource "aws_vpc_security_group_ingress_rule" "clients" {
   description                  = "Redis from ${each.key}"
 }
 
-# ElastiCache's auth_token has no write-only variant in AWS provider 6.x, so this value is in the state
-# (see README). Letters and digits only: ElastiCache rejects several punctuation characters.
-resource "random_password" "auth_token" {
+# Generated at apply time and written write-only to the replication group and the secret, so it is in no plan and
+# no state. Letters and digits only: ElastiCache rejects several punctuation characters.
+ephemeral "random_password" "auth_token" {
   length  = 64
   special = false
 }
@@ -39,14 +39,14 @@ resource "aws_secretsmanager_secret" "auth_token" {
   description             = "AUTH token of the ${var.name} Redis replication group"
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = 7
-  #checkov:skip=CKV2_AWS_57:The token must change on the replication group and in this secret together; rotate it by replacing random_password.auth_token (README).
+  #checkov:skip=CKV2_AWS_57:The token must change on the replication group and in this secret together; rotate it by bumping auth_token_version (README).
 }
 
-# The token is in state anyway (above), so the plain argument costs nothing and keeps the secret in step with
-# the replication group whenever the token is replaced.
+# The same apply writes the same ephemeral value here and to the replication group: one version number moves both.
 resource "aws_secretsmanager_secret_version" "auth_token" {
-  secret_id     = aws_secretsmanager_secret.auth_token.id
-  secret_string = random_password.auth_token.result
+  secret_id                = aws_secretsmanager_secret.auth_token.id
+  secret_string_wo         = ephemeral.random_password.auth_token.result
+  secret_string_wo_version = var.auth_token_version
 }
 
 resource "aws_cloudwatch_log_group" "slow_log" {
@@ -73,8 +73,10 @@ resource "aws_elasticache_replication_group" "this" {
   at_rest_encryption_enabled = true
   kms_key_id                 = var.kms_key_arn
   transit_encryption_enabled = true
-  auth_token                 = random_password.auth_token.result
+  auth_token_wo              = ephemeral.random_password.auth_token.result
+  auth_token_wo_version      = var.auth_token_version
   auth_token_update_strategy = "ROTATE"
+  #checkov:skip=CKV_AWS_31:The AUTH token is set write-only (auth_token_wo), which this check does not read; transit encryption is on.
 
   snapshot_retention_limit   = var.snapshot_retention_days
   snapshot_window            = "02:00-03:00"

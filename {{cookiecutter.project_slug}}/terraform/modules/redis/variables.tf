@@ -60,3 +60,9 @@ variable "kms_key_arn" {
   description = "KMS key for data at rest, the AUTH token secret and the slow log."
   type        = string
 }
+
+variable "auth_token_version" {
+  description = "Bump to generate a new AUTH token and write it to the replication group and the secret together (ROTATE keeps the old one valid too until the next change)."
+  type        = number
+  default     = 1
+}

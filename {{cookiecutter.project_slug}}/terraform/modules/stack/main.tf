@@ -6,6 +6,11 @@ locals {
   name   = local.names.cluster
   # PostgreSQL database names cannot contain hyphens.
   database_name = replace(local.deploy.project, "-", "_")
+  # The database role web and the other services connect as (IAM authentication); migrate creates it and grants it
+  # the app's tables. Not the master user, whose password RDS rotates.
+  database_app_user = "app"
+  # terraform/bootstrap creates it; the apply roles may create roles only with it.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${local.deploy.permissions_boundary}"
 }
 
 data "aws_caller_identity" "current" {}
@@ -22,11 +27,12 @@ data "aws_ecr_repository" "app" {
 module "network" {
   source = "../network"
 
-  name               = local.name
-  cidr_block         = var.vpc_cidr_block
-  az_count           = var.az_count
-  single_nat_gateway = var.single_nat_gateway
-  kms_key_arn        = aws_kms_key.this.arn
+  permissions_boundary_arn = local.permissions_boundary_arn
+  name                     = local.name
+  cidr_block               = var.vpc_cidr_block
+  az_count                 = var.az_count
+  single_nat_gateway       = var.single_nat_gateway
+  kms_key_arn              = aws_kms_key.this.arn
 }
 
 module "alb" {
@@ -48,6 +54,7 @@ module "alb" {
 module "rds" {
   source = "../rds"
 
+  permissions_boundary_arn  = local.permissions_boundary_arn
   name                      = local.name
   vpc_id                    = module.network.vpc_id
   subnet_ids                = module.network.private_subnet_ids
@@ -70,6 +77,7 @@ module "redis" {
   subnet_ids                = module.network.private_subnet_ids
   client_security_group_ids = { tasks = module.ecs.security_group_id }
   node_type                 = var.redis_node_type
+  auth_token_version        = var.redis_auth_token_version
   num_cache_clusters        = var.redis_num_cache_clusters
   kms_key_arn               = aws_kms_key.this.arn
 }
@@ -77,37 +85,64 @@ module "redis" {
 module "iam" {
   source = "../iam"
 
-  name                = local.name
-  execution_role_name = local.names.execution_role
-  task_role_name      = local.names.task_role
-  ecr_repository_arn  = data.aws_ecr_repository.app.arn
-  log_group_arns      = [module.ecs.log_group_arn]
-  secret_arns         = values(local.secret_arns)
-  kms_key_arns        = [aws_kms_key.this.arn]
+  permissions_boundary_arn = local.permissions_boundary_arn
+  name                     = local.name
+  execution_role_name      = local.names.execution_role
+  task_role_name           = local.names.task_role
+  ecr_repository_arn       = data.aws_ecr_repository.app.arn
+  log_group_arns           = [module.ecs.log_group_arn]
+  secret_arns              = values(local.secret_arns)
+  kms_key_arns             = [aws_kms_key.this.arn]
+
+  one_off_task_role_name     = local.names.one_off_task_role
+  database_resource_id       = module.rds.resource_id
+  database_user              = local.database_app_user
+  database_master_secret_arn = module.rds.master_user_secret_arn
 }
 
 locals {
+  # Secrets ECS injects at task start: values that change only by a deliberate new deploy.
   secret_arns = {
-    SECRET_KEY        = aws_secretsmanager_secret.secret_key.arn
-    DATABASE_PASSWORD = module.rds.master_user_secret_arn
-    REDIS_PASSWORD    = module.redis.auth_token_secret_arn
+    SECRET_KEY     = aws_secretsmanager_secret.secret_key.arn
+    REDIS_PASSWORD = module.redis.auth_token_secret_arn
   }
 
   # Exactly names the Django settings read (config/settings.py); secrets only through `secrets` below.
-  # sslmode=require: the client refuses plain connections too (verify-full needs the RDS CA bundle in the image).
   app_environment = {
     ALLOWED_HOSTS        = var.domain_name
     CSRF_TRUSTED_ORIGINS = "https://${var.domain_name}"
-    DATABASE_URL         = "postgres://${module.rds.username}@${module.rds.address}:${module.rds.port}/${module.rds.database_name}?sslmode=require"
     REDIS_URL            = "rediss://${module.redis.primary_endpoint_address}:${module.redis.port}/0"
     LOG_LEVEL            = var.log_level
+    AWS_REGION           = data.aws_region.current.region
   }
 
+  # The database password is never injected: RDS rotates the master password, and a value read at task start
+  # breaks every connection opened after a rotation. sslmode=require: the client refuses plain connections too
+  # (verify-full needs the RDS CA bundle in the image).
+  database_host = "${module.rds.address}:${module.rds.port}/${module.rds.database_name}?sslmode=require"
+
+  # Services: the app's own role, a fresh IAM authentication token for every new connection.
+  service_environment = {
+    DATABASE_URL      = "postgres://${local.database_app_user}@${local.database_host}"
+    DATABASE_IAM_AUTH = "true"
+  }
+
+  # One-off tasks (migrate): the master user, its password read from RDS's secret for every new connection;
+  # migrations make sure DATABASE_APP_USER exists, may use IAM authentication and has the app's tables.
+  one_off_task_environment = {
+    DATABASE_URL        = "postgres://${module.rds.username}@${local.database_host}"
+    DATABASE_SECRET_ARN = module.rds.master_user_secret_arn
+    DATABASE_APP_USER   = local.database_app_user
+  }
+
+  task_environment = merge(
+    { for role in keys(local.names.services) : role => local.service_environment },
+    { for role in keys(local.names.one_off_tasks) : role => local.one_off_task_environment },
+  )
+
   app_secrets = {
-    SECRET_KEY = local.secret_arns.SECRET_KEY
-    # RDS keeps the master secret as JSON; ECS extracts its password key.
-    DATABASE_PASSWORD = "${local.secret_arns.DATABASE_PASSWORD}:password::"
-    REDIS_PASSWORD    = local.secret_arns.REDIS_PASSWORD
+    SECRET_KEY     = local.secret_arns.SECRET_KEY
+    REDIS_PASSWORD = local.secret_arns.REDIS_PASSWORD
   }
 }
 
@@ -121,9 +156,11 @@ module "ecs" {
   image                           = "${data.aws_ecr_repository.app.repository_url}:${aws_ssm_parameter.deployed_sha.insecure_value}"
   container_port                  = local.deploy.container_port
   environment                     = local.app_environment
+  task_environment                = local.task_environment
   secrets                         = local.app_secrets
   execution_role_arn              = module.iam.execution_role_arn
   task_role_arn                   = module.iam.task_role_arn
+  one_off_task_role_arn           = module.iam.one_off_task_role_arn
   vpc_id                          = module.network.vpc_id
   subnet_ids                      = module.network.private_subnet_ids
   target_group_arn                = module.alb.target_group_arn

@@ -25,6 +25,12 @@ variable "secret_key_version" {
   default     = 1
 }
 
+variable "redis_auth_token_version" {
+  description = "Bump to generate a new Redis AUTH token (written to the cache and its secret together; tasks pick it up on their next start)."
+  type        = number
+  default     = 1
+}
+
 variable "vpc_cidr_block" {
   description = "The VPC's IPv4 range."
   type        = string

@@ -1,0 +1,196 @@
+"""The generated project's metrics and logs, as CloudWatch would read them: EMF records from real gunicorn with
+uvicorn workers, JSON log lines with the request id, and log shipping to CloudWatch Logs (moto, over HTTP) from a
+forked process.
+"""
+
+import json
+import sqlite3
+import threading
+import urllib.parse
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPConnection
+from pathlib import Path
+
+import boto3
+import cloudwatch_harness as cw
+import pytest
+from project import DEFAULT, make_venv, run
+from services import aws_env, moto_server
+
+STAND_IN = Path(__file__).parent / "stand_ins" / "forked_logging.py"
+STATUS_METRICS = {"2xx": "Status2xx", "3xx": "Status3xx", "4xx": "Status4xx", "5xx": "Status5xx"}
+UNKNOWN_PATHS = 10_000
+
+
+@pytest.fixture(scope="module")
+def project(generated):
+    return generated()
+
+
+@pytest.fixture(scope="module")
+def venv(project):
+    return make_venv(project, DEFAULT["python_version"])
+
+
+@pytest.fixture(scope="module")
+def database(project, venv, tmp_path_factory):
+    """A migrated SQLite database whose notes table is then dropped: the notes views fail with a real 500."""
+    path = tmp_path_factory.mktemp("db") / "db.sqlite3"
+    run([venv / "bin/python", "manage.py", "migrate", "-v0"], cwd=project, env=cw.server_env(project, path))
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE notes_note")
+    return path
+
+
+@pytest.fixture(scope="module")
+def served(project, venv, database):
+    with cw.gunicorn(project, venv, cw.server_env(project, database)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def exchanges(served):
+    """Requests with known ids and the status each got; the records are read once they have all been answered."""
+    paths = ["/admin/login/", "/admin/", "/notes/", "/notes", "/no/such/page", "/healthz", "/readyz"]
+    answered = {}
+    for path in paths:
+        request_id = f"req-{uuid.uuid4().hex}"
+        connection = HTTPConnection("127.0.0.1", urllib.parse.urlsplit(served.url).port, timeout=30)
+        connection.request("GET", path, headers={"X-Request-ID": request_id})
+        response = connection.getresponse()
+        response.read()
+        answered[path] = (request_id, response.status, response.getheader("X-Request-ID"))
+        connection.close()
+    return answered
+
+
+def records_by_request(served):
+    records, _, _ = cw.parse_stdout(served.stdout())
+    found = {}
+    for record in records:
+        found.setdefault(record.get("RequestId"), []).append(record)
+    return found
+
+
+def test_validator_rejects_what_the_specification_forbids():
+    valid = {
+        "_aws": {
+            "Timestamp": 1_795_838_000_000,
+            "CloudWatchMetrics": [{"Namespace": "app", "Dimensions": [["Service"]], "Metrics": [{"Name": "Requests"}]}],
+        },
+        "Service": "web",
+        "Requests": 1,
+    }
+    assert cw.emf_problems(valid) == []
+    broken = json.loads(json.dumps(valid))
+    broken["_aws"]["Timestamp"] = 1_795_838_000  # seconds, not milliseconds
+    broken["_aws"]["CloudWatchMetrics"][0]["Dimensions"] = [[f"D{n}" for n in range(31)]]
+    broken["_aws"]["CloudWatchMetrics"][0]["Metrics"] = [{"Name": f"M{n}", "Unit": "Count"} for n in range(101)]
+    broken["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] = "Requests"
+    problems = "\n".join(cw.emf_problems(broken))
+    for expected in ("milliseconds", "31 keys", "101 metrics", "'Requests' is not a CloudWatch unit", "'D0'", "'M5'"):
+        assert expected in problems
+    assert cw.emf_problems({"Requests": 1}) == ["_aws is missing or not an object"]
+
+
+def test_each_request_yields_exactly_one_valid_record_with_its_route_and_status_class(served, exchanges):
+    found = records_by_request(served)
+    expected_routes = {
+        "/admin/login/": "admin:login",
+        "/admin/": "admin:index",
+        "/notes/": "notes:list",
+        "/notes": "unmatched",
+        "/no/such/page": "unmatched",
+    }
+    for path, route in expected_routes.items():
+        request_id, status, echoed = exchanges[path]
+        assert echoed == request_id
+        [record] = found.get(request_id, [None])
+        assert record is not None, f"no record for {path}"
+        assert cw.emf_problems(record) == [], path
+        status_class = f"{status // 100}xx"
+        assert (record["Route"], record["StatusCode"]) == (route, status), path
+        assert {name: record[name] for name in STATUS_METRICS.values()} == {
+            metric: int(label == status_class) for label, metric in STATUS_METRICS.items()
+        }, path
+        assert record["Requests"] == 1
+        assert (record["Service"], record["Environment"]) == ("web", "test")
+
+
+def test_a_failing_view_is_counted_as_5xx(served, exchanges):
+    request_id, status, _ = exchanges["/notes/"]
+    assert status == 500
+    [record] = records_by_request(served)[request_id]
+    assert record["Status5xx"] == 1
+
+
+def test_health_checks_yield_no_record(served, exchanges):
+    found = records_by_request(served)
+    for path in ("/healthz", "/readyz"):
+        request_id, status, _ = exchanges[path]
+        assert status == 200
+        assert request_id not in found, path
+
+
+def test_every_stdout_line_is_a_json_object_and_error_lines_carry_the_request_id(served, exchanges):
+    _, logs, other = cw.parse_stdout(served.stdout())
+    assert other == []
+    assert logs
+    for line in logs:
+        assert {"time", "level", "logger", "message"} <= line.keys()
+    request_id, _, _ = exchanges["/notes/"]
+    errors = [line for line in logs if line.get("request_id") == request_id and line["level"] == "ERROR"]
+    assert errors, "the 500's error line does not carry the request id"
+    assert errors[0]["route"] == "notes:list"
+
+
+def test_ten_thousand_unknown_paths_share_one_route_value(served):
+    port = urllib.parse.urlsplit(served.url).port
+    prefix = f"unknown-{uuid.uuid4().hex[:8]}"
+    local = threading.local()
+
+    def get(number):
+        if not hasattr(local, "connection"):
+            local.connection = HTTPConnection("127.0.0.1", port, timeout=60)
+        local.connection.request("GET", f"/{prefix}/{number}", headers={"X-Request-ID": f"{prefix}-{number}"})
+        response = local.connection.getresponse()
+        response.read()
+        return response.status
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = set(pool.map(get, range(UNKNOWN_PATHS)))
+    assert statuses == {404}
+    records = [r for r in cw.parse_stdout(served.stdout())[0] if str(r.get("RequestId")).startswith(prefix)]
+    assert len(records) == UNKNOWN_PATHS
+    assert {record["Route"] for record in records} == {"unmatched"}
+
+
+def test_logs_and_metric_records_reach_cloudwatch_logs_from_a_forked_process(project, venv, tmp_path):
+    group = f"/test/{uuid.uuid4().hex[:8]}"
+    with moto_server() as endpoint:
+        logs = boto3.client("logs", endpoint_url=endpoint, **boto_credentials())
+        logs.create_log_group(logGroupName=group)
+        env = cw.server_env(
+            project, tmp_path / "db.sqlite3", CLOUDWATCH_LOG_GROUP=group, PYTHONPATH=str(project), **aws_env(endpoint)
+        )
+        result = run([venv / "bin/python", STAND_IN, project.name], cwd=project, env=env, timeout=120)
+        child = result.stdout.strip().splitlines()[-1]
+        events = logs.filter_log_events(logGroupName=group)["events"]
+        streams = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]]
+    by_message = {}
+    for event in events:
+        body = json.loads(event["message"])
+        by_message[body.get("message", "emf")] = (body, event["logStreamName"])
+    assert {"parent before fork", "child after fork", "parent after fork", "emf"} <= by_message.keys()
+    line, stream = by_message["child after fork"]
+    assert line["request_id"] == "forked-child-request"
+    assert stream.endswith(f"/{child}")  # the child ships through its own stream
+    record, _ = by_message["emf"]
+    assert cw.emf_problems(record) == []
+    assert record["ForkedChildren"] == 1
+    assert len(streams) == 2
+
+
+def boto_credentials():
+    return {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
