@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import typing
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -147,6 +148,72 @@ def aws_env(endpoint, region="us-east-1"):
         "AWS_DEFAULT_REGION": region,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+
+
+@contextlib.contextmanager
+def https_site(directory, host, status=200, body=b'{"status": "ok"}'):
+    """A site served over HTTPS as `host` (a certificate for that name, from a CA made here) on a free local port.
+
+    Yields a directory to give curl as CURL_HOME: its .curlrc trusts that CA and connects `host:443` to the local
+    port, so a script that runs `curl https://<host>/...` unchanged reaches this site. Each request is answered
+    `status` with `body`; the paths asked for are in the yielded object's `.paths`.
+    """
+    import http.server
+    import ssl
+    import threading
+    from pathlib import Path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = directory / "ca.key", directory / "ca.pem"
+    key, csr, cert = directory / "site.key", directory / "site.csr", directory / "site.pem"
+    openssl = ["openssl"]
+    subprocess.run(
+        [*openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_cert,
+         "-days", "1", "-subj", "/CN=test CA"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        [*openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={host}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    extensions = directory / "site.ext"
+    extensions.write_text(f"subjectAltName=DNS:{host}\n")
+    subprocess.run(
+        [*openssl, "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+         "-days", "1", "-extfile", extensions],
+        check=True, capture_output=True,
+    )  # fmt: skip
+
+    class Site:
+        paths: typing.ClassVar[list] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # the name http.server calls
+            Site.paths.append((self.headers.get("Host"), self.path))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    port = server.server_address[1]
+    (directory / ".curlrc").write_text(f'cacert = "{ca_cert}"\nconnect-to = "{host}:443:127.0.0.1:{port}"\n')
+    Site.curl_home = str(directory)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 UVICORN_WORKER = "uvicorn_worker.UvicornWorker"

@@ -10,12 +10,10 @@ import shutil
 import docker_harness
 import pytest
 from project import COMBOS, DEFAULT, combo_id, make_venv, require, run, tool
+from runner_harness import Runner
 from services import on_test_servers, require_shared_services
 from workflows_harness import (
-    OLD_SHA,
-    FakeAws,
     actionlint,
-    fake_aws_state,
     load_workflow,
     shell_of_run,
     step,
@@ -26,13 +24,19 @@ from workflows_harness import (
 SHA = "0123456789abcdef0123456789abcdef01234567"
 ALL = pytest.mark.parametrize("combo", COMBOS, ids=combo_id)
 AWS_ACTION = re.compile(r"^aws-actions/")
-AWS_COMMAND = re.compile(
-    r"(^|[\s;(|&])aws\s|\.github/scripts/(deploy|previous-sha)\.sh|\bterraform\b.*\b(init|plan|apply)\b"
-)
+AWS_COMMAND = re.compile(r"(^|[\s;(|&])aws\s|\.github/scripts/deploy\.sh|\bterraform\b.*\b(init|plan|apply)\b")
 
 
 def github_files(project):
     return sorted(p for p in (project / ".github").rglob("*") if p.is_file())
+
+
+def local_actions(project):
+    """{"./.github/actions/<name>": action.yml as loaded} for every composite action of the project."""
+    return {
+        f"./.github/actions/{p.parent.name}": load_workflow(p)
+        for p in sorted((project / ".github" / "actions").glob("*/action.yml"))
+    }
 
 
 def deploy_json(project):
@@ -88,7 +92,9 @@ def test_every_shell_step_and_script_passes_shellcheck(generated, combo, tmp_pat
     require(shutil.which("shellcheck"), "shellcheck is not installed (Debian: shellcheck)")
     project = generated(**combo)
     targets = list((project / ".github" / "scripts").glob("*.sh"))
-    for name, job_name, job in all_jobs(project):
+    jobs = [(name, job_name, job) for name, job_name, job in all_jobs(project)]
+    jobs += [(uses.rsplit("/", 1)[1], "action", action["runs"]) for uses, action in local_actions(project).items()]
+    for name, job_name, job in jobs:
         for index, s in enumerate(steps(job)):
             if "run" in s:
                 target = tmp_path / f"{name}-{job_name}-{index}.sh"
@@ -109,7 +115,7 @@ def test_github_files_are_the_same_for_every_combination(generated):
         for combo in COMBOS
     }
     first = contents[combo_id(DEFAULT)]
-    assert len(first) == 9
+    assert len(first) == 10
     assert all(files == first for files in contents.values())
     assert all(mode & 0o111 for path, (_, mode) in first.items() if path.endswith(".sh"))
 
@@ -128,7 +134,9 @@ def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(generated,
         if re.match(r"\s*(- )?uses:", line)
     ]
     assert len(uses) > 20
-    remote = [u for u in uses if not re.search(r"uses: \./\.github/workflows/[\w-]+\.yml$", u)]
+    local = [u for u in uses if re.search(r"uses: \./\.github/(workflows/[\w-]+\.yml|actions/[\w-]+)$", u)]
+    assert {u.split("uses: ")[1] for u in local if "/actions/" in u} == set(local_actions(project))
+    remote = [u for u in uses if u not in local]
     unpinned = [u for u in remote if not re.search(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$", u)]
     assert unpinned == []
     # One version of each action everywhere, so Dependabot bumps them together.
@@ -179,6 +187,7 @@ def test_every_job_that_touches_aws_assumes_a_role_through_oidc(generated, combo
         "deploy-environment.yml:deploy",
         "terraform.yml:apply",
         "terraform.yml:plan",
+        "terraform.yml:release-plan",
     ]
 
 
@@ -194,15 +203,72 @@ def test_no_workflow_references_aws_access_keys_or_any_secret(generated, combo):
 
 
 @ALL
-def test_role_arns_are_built_from_the_account_variable_and_deploy_json(generated, combo):
+def test_every_role_arn_comes_from_the_one_aws_role_action(generated, combo):
     project = generated(**combo)
+    (action,) = local_actions(project)
+    configured = 0
     for name, job_name, job in all_jobs(project):
         for s in steps(job):
             if "configure-aws-credentials" in s.get("uses", ""):
+                configured += 1
                 assert s["with"]["role-to-assume"] == "${{ steps.names.outputs.role_arn }}"
+                assert s["with"]["aws-region"] == "${{ steps.names.outputs.aws_region }}"
                 names = step(job, "names")
-                assert names["env"] == {"AWS_ACCOUNT_ID": "${{ vars.AWS_ACCOUNT_ID }}"}
-                assert "role_arn=arn:aws:iam::$AWS_ACCOUNT_ID:role/$" in names["run"], f"{name}:{job_name}"
+                assert names["uses"] == action, f"{name}:{job_name}"
+                assert names["with"]["account-id"] == "${{ vars.AWS_ACCOUNT_ID }}"
+        # Nothing builds a role ARN by hand any more.
+        assert not any("arn:aws:iam::" in s.get("run", "") for s in steps(job)), f"{name}:{job_name}"
+    assert configured == 5
+
+
+def run_aws_role_action(project, tmp_path, **given):
+    job = {"steps": [{"id": "names", "uses": "./.github/actions/aws-role", "with": given}]}
+    runner = Runner(project, dict(os.environ), scratch=tmp_path / f"runner-{len(list(tmp_path.iterdir()))}")
+    return runner.run_job({"on": {}, "jobs": {"names": {**job}}}, "names")
+
+
+@pytest.mark.parametrize(
+    ("role", "environment", "key"),
+    [
+        ("deploy_role", "staging", ("environments", "staging", "deploy_role")),
+        ("deploy_role", "production", ("environments", "production", "deploy_role")),
+        ("terraform_role", "production", ("environments", "production", "terraform_role")),
+        ("terraform_plan_role", "", ("terraform_plan_role",)),
+    ],
+    ids=["the staging deploy role", "the production deploy role", "the production terraform role", "the plan role"],
+)
+def test_the_aws_role_action_names_from_deploy_json(generated, tmp_path, role, environment, key):
+    project = generated(**DEFAULT)
+    deploy = deploy_json(project)
+    expected = deploy
+    for part in key:
+        expected = expected[part]
+    given = {"account-id": "123456789012", "role": role, "environment": environment}
+    job = run_aws_role_action(project, tmp_path, **given)
+    assert job.ok, job.output
+    assert job.outputs["names"] == {
+        "aws_region": deploy["aws_region"],
+        "ecr_repository": deploy["ecr_repository"],
+        "role_arn": f"arn:aws:iam::123456789012:role/{expected}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"account-id": "", "role": "terraform_role"}, 'AWS_ACCOUNT_ID is "": set the repository variable'),
+        ({"account-id": "12345", "role": "terraform_role"}, 'AWS_ACCOUNT_ID is "12345"'),
+        ({"account-id": "123456789012", "role": "admin"}, 'role "admin": use deploy_role'),
+        ({"account-id": "123456789012", "role": "deploy_role", "environment": "qa"}, "deploy.json has no"),
+    ],
+    ids=["an unset account", "a short account", "an unknown role", "an unknown environment"],
+)
+def test_the_aws_role_action_refuses_with_one_line_naming_the_field(generated, tmp_path, given, message):
+    job = run_aws_role_action(generated(**DEFAULT), tmp_path, **given)
+    assert not job.ok
+    errors = [line for line in job.output.splitlines() if line.startswith("::error::")]
+    assert len(errors) == 1, job.output
+    assert message in errors[0]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -246,7 +312,8 @@ def test_ci_builds_once_and_pushes_the_tested_image_only_from_main(generated, co
     assert [(j, s["with"]["target"]) for j, s in builds] == [("image", "runtime"), ("image", "test")]
     main_only = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     push = ci["jobs"]["push"]
-    assert push["if"] == main_only
+    # Before bootstrap (no AWS_ACCOUNT_ID) there is no registry: the push, and so the deploy, are skipped.
+    assert push["if"] == main_only + " && vars.AWS_ACCOUNT_ID != ''"
     assert push["needs"] == ["lint", "image"]
     assert "docker load --input image.tar" in [s.get("run", "").strip() for s in steps(push)]
     assert not any("build-push-action" in s.get("uses", "") for s in steps(push))
@@ -256,7 +323,7 @@ def test_ci_builds_once_and_pushes_the_tested_image_only_from_main(generated, co
     deploy = ci["jobs"]["deploy"]
     assert deploy["needs"] == "push"
     assert deploy["uses"] == "./.github/workflows/deploy.yml"
-    assert deploy["with"] == {"image_sha": "${{ github.sha }}"}
+    assert deploy["with"] == {"image_sha": "${{ github.sha }}", "unless_superseded": True}
     # Superseded pull-request runs are cancelled, runs on main never.
     assert ci["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
     services = ci["jobs"]["image"]["services"]
@@ -359,6 +426,7 @@ def test_names_come_from_deploy_json_only(generated, combo):
         names |= {
             environment["cluster"],
             environment["deploy_role"],
+            environment["deployed_sha_parameter"],
             environment["terraform_role"],
             *environment["services"].values(),
             *environment["one_off_tasks"].values(),
@@ -366,17 +434,12 @@ def test_names_come_from_deploy_json_only(generated, combo):
     for path in github_files(project):
         text = path.read_text()
         assert [n for n in names if n in text] == [], path.name
-    # Every jq lookup the workflows make exists in deploy.json, for every environment.
+    # Every fixed jq lookup the workflows and actions make exists in deploy.json, for every environment (the
+    # role lookups are run by the aws-role action tests above).
     lookups = set()
-    for path in (project / ".github" / "workflows").glob("*.yml"):
+    for path in [*(project / ".github" / "workflows").glob("*.yml"), *(project / ".github" / "actions").rglob("*.yml")]:
         lookups |= set(re.findall(r"jq -er (?:--arg env \"\$ENVIRONMENT\" )?'([^']+)' deploy\.json", path.read_text()))
-    assert lookups >= {
-        ".aws_region",
-        ".ecr_repository",
-        ".environments[$env].terraform_role",
-        ".terraform_plan_role",
-        ".environments[$env].deploy_role",
-    }
+    assert lookups >= {".aws_region", ".ecr_repository"}
     for lookup in lookups:
         for environment in deploy["environments"]:
             run(["jq", "-er", "--arg", "env", environment, lookup, project / "deploy.json"])
@@ -471,9 +534,15 @@ def test_production_deploys_only_after_staging(generated, combo):
         assert deploy["on"][trigger]["inputs"]["image_sha"]["required"] is True
     jobs = deploy["jobs"]
     assert jobs["staging"]["with"]["environment"] == "staging"
-    assert jobs["staging"]["needs"] == "validate"
+    assert "needs" not in jobs["staging"]  # the SHA is validated inside deploy-environment.yml
     assert jobs["production"]["with"]["environment"] == "production"
     assert jobs["production"]["needs"] == "staging"
+    # Only CI's calls (unless_superseded: true) may meet a newer commit and step aside; by hand, older is an error.
+    assert deploy["on"]["workflow_call"]["inputs"]["unless_superseded"]["default"] is False
+    assert "unless_superseded" not in deploy["on"]["workflow_dispatch"]["inputs"]
+    for job in (jobs["staging"], jobs["production"]):
+        assert job["with"]["unless_superseded"] == "${{ inputs.unless_superseded == true }}"
+        assert "rollback" not in job["with"]
     assert set(deploy_json(project)["environments"]) == {"staging", "production"}
 
 
@@ -498,28 +567,24 @@ BAD = [
 ]
 
 
-def validation_step(project, workflow, job_name):
-    job = load_workflow(project / ".github" / "workflows" / workflow)["jobs"][job_name]
-    return job, step(job, "validate")
-
-
-@pytest.mark.parametrize(
-    ("workflow", "job_name", "previous_allowed"),
-    [("rollback.yml", "validate", True), ("deploy.yml", "validate", False), ("deploy-environment.yml", "deploy", True)],
-    ids=["rollback", "deploy", "deploy-environment"],
-)
-def test_the_image_sha_input_is_validated_before_anything_else(generated, workflow, job_name, previous_allowed):
-    """The workflow's own validation step, run with bash as the runner would, on good and bad input."""
+@pytest.mark.parametrize("rollback", [False, True], ids=["for a deploy", "for a rollback"])
+def test_the_image_sha_input_is_validated_in_one_place_before_anything_else(generated, rollback):
+    """deploy-environment.yml's validation step, run with bash as the runner would, on good and bad input; it is the
+    only place a workflow validates the SHA (deploy.yml and rollback.yml both go through it)."""
     project = generated(**DEFAULT)
-    job, validate = validation_step(project, workflow, job_name)
+    places = [(n, j) for n, j, job in all_jobs(project) for s in steps(job) if "validate-sha.sh" in s.get("run", "")]
+    assert places == [("deploy-environment.yml", "deploy")]
+    job = load_workflow(project / ".github" / "workflows" / "deploy-environment.yml")["jobs"]["deploy"]
+    validate = step(job, "validate")
     env_value = {**job.get("env", {}), **validate.get("env", {})}["IMAGE_SHA"]
     assert env_value == "${{ inputs.image_sha }}", "the input reaches the shell only through the environment"
+    assert job["env"]["ROLLBACK"] == "${{ inputs.rollback }}"
     assert "${{" not in validate["run"]
     # Validation is the first step after checkout: nothing reaches AWS with an unchecked value.
     assert [s.get("id") for s in steps(job)][1] == "validate"
-    expected = {value: True for value in GOOD} | {value: False for value in BAD} | {"previous": previous_allowed}
+    expected = {value: True for value in GOOD} | {value: False for value in BAD} | {"previous": rollback}
     for value, ok in expected.items():
-        result = subprocess_bash(validate["run"], project, {"IMAGE_SHA": value})
+        result = subprocess_bash(validate["run"], project, {"IMAGE_SHA": value, "ROLLBACK": str(rollback).lower()})
         assert (result.returncode == 0) == ok, f"{value!r}: {result.stdout}{result.stderr}"
         if not ok:
             assert "::error::" in result.stdout + result.stderr
@@ -544,8 +609,7 @@ def test_rollback_is_manual_redeploys_without_building_or_migrating(generated, c
     inputs = rollback["on"]["workflow_dispatch"]["inputs"]
     assert inputs["environment"]["options"] == list(deploy_json(project)["environments"])
     job = rollback["jobs"]["rollback"]
-    assert job["needs"] == "validate"
-    assert job["with"]["run_migrations"] is False
+    assert job["with"]["rollback"] is True
     text = (project / ".github" / "workflows" / "rollback.yml").read_text()
     assert "build-push-action" not in text
     assert "docker build" not in text
@@ -576,15 +640,101 @@ def test_terraform_plans_on_pull_requests_and_applies_only_by_hand(generated, co
     )
     assert "plan -lock=false" in "\n".join(s.get("run", "") for s in steps(jobs["plan"]))
     assert "apply" not in "\n".join(s.get("run", "") for s in steps(jobs["plan"]))
-    assert jobs["apply"]["if"] == "github.event_name == 'workflow_dispatch'"
-    assert jobs["apply"]["environment"] == "${{ inputs.environment }}"
-    assert steps(jobs["apply"])[-1]["run"].endswith("apply tfplan")
     # Pull requests (code anyone with push access writes) only ever get the read-only plan role.
-    roles = {job: "\n".join(s.get("run", "") for s in steps(jobs[job])) for job in ("plan", "apply")}
-    assert "'.terraform_plan_role'" in roles["plan"]
-    assert "terraform_role'" not in roles["plan"]
+    roles = {job: step(jobs[job], "names")["with"]["role"] for job in ("plan", "release-plan", "apply")}
+    assert roles == {"plan": "terraform_plan_role", "release-plan": "terraform_plan_role", "apply": "terraform_role"}
     # Each environment applies with its own role, which trusts only that GitHub environment.
-    assert "'.environments[$env].terraform_role'" in roles["apply"]
+    assert step(jobs["apply"], "names")["with"]["environment"] == "${{ inputs.environment }}"
+
+
+@ALL
+def test_terraform_applies_exactly_the_plan_published_before_the_approval(generated, combo):
+    project = generated(**combo)
+    jobs = load_workflow(project / ".github" / "workflows" / "terraform.yml")["jobs"]
+    plan, apply = jobs["release-plan"], jobs["apply"]
+    by_hand = "github.event_name == 'workflow_dispatch'"
+    assert plan["if"] == apply["if"] == by_hand
+    # The plan job runs before any approval (no environment) and cannot change anything (the plan role).
+    assert "environment" not in plan
+    assert apply["environment"] == "${{ inputs.environment }}"
+    assert apply["needs"] == "release-plan"
+    plan_runs = [s.get("run", "") for s in steps(plan)]
+    assert 'terraform -chdir="terraform/environments/$ENVIRONMENT" plan -lock=false -out=tfplan' in plan_runs
+    summary = step(plan, "summary")["run"]
+    assert "show -no-color tfplan" in summary
+    assert '>>"$GITHUB_STEP_SUMMARY"' in summary
+    (upload,) = [s for s in steps(plan) if "upload-artifact" in s.get("uses", "")]
+    (download,) = [s for s in steps(apply) if "download-artifact" in s.get("uses", "")]
+    assert upload["with"]["name"] == download["with"]["name"] == "tfplan-${{ inputs.environment }}"
+    assert upload["with"]["path"] == download["with"]["path"] + "/tfplan"
+    assert download["with"]["path"] == "terraform/environments/${{ inputs.environment }}"
+    # The apply job plans nothing itself: it applies the downloaded file, after downloading it.
+    apply_runs = [s.get("run", "") for s in steps(apply)]
+    assert not any(" plan" in r for r in apply_runs)
+    assert apply_runs[-1] == 'terraform -chdir="terraform/environments/$ENVIRONMENT" apply tfplan'
+    assert steps(apply).index(download) < len(steps(apply)) - 1
+
+
+TINY_ROOT = """
+variable "size" {
+  type    = string
+  default = "%s"
+}
+
+resource "terraform_data" "size" {
+  input = var.size
+}
+"""
+
+
+def test_the_apply_job_applies_the_published_plan_and_refuses_it_once_the_state_moved(generated, tmp_path):
+    """terraform.yml's release-plan and apply jobs, their steps run with a real terraform on a root that needs no
+    provider download (terraform_data is built in), the plan file passed between them as an artifact."""
+    terraform = shutil.which("terraform")
+    require(terraform, "terraform is not installed")
+    project = generated(**DEFAULT)
+    world = tmp_path / "project"
+    shutil.copytree(project / ".github", world / ".github")
+    shutil.copy(project / "deploy.json", world / "deploy.json")
+    root = world / "terraform" / "environments" / "staging"
+    root.mkdir(parents=True)
+    (root / "main.tf").write_text(TINY_ROOT % "small")
+    workflow = load_workflow(world / ".github" / "workflows" / "terraform.yml")
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": "/dev/null"}
+    runner = Runner(
+        world, env, github={"event_name": "workflow_dispatch"}, variables={"AWS_ACCOUNT_ID": "123456789012"}
+    )
+
+    def fresh_machine():
+        # Each job starts from a clean checkout: no plan file, no .terraform directory.
+        (root / "tfplan").unlink(missing_ok=True)
+        shutil.rmtree(root / ".terraform", ignore_errors=True)
+
+    def state():
+        resources = json.loads((root / "terraform.tfstate").read_text())["resources"]
+        return [r["instances"][0]["attributes"]["input"]["value"] for r in resources]
+
+    planned = runner.run_job(workflow, "release-plan", {"environment": "staging"})
+    assert planned.ok, planned.output
+    assert "### terraform plan for staging" in planned.summary
+    assert "terraform_data.size will be created" in planned.summary
+    fresh_machine()
+    applied = runner.run_job(workflow, "apply", {"environment": "staging"})
+    assert applied.ok, applied.output
+    assert state() == ["small"]
+    # A reviewed plan, then someone else changes the state before the approval: the old plan is refused.
+    (root / "main.tf").write_text(TINY_ROOT % "medium")
+    fresh_machine()
+    assert runner.run_job(workflow, "release-plan", {"environment": "staging"}).ok
+    plan_file = runner.artifacts / "tfplan-staging" / "tfplan"
+    assert plan_file.is_file()
+    run([terraform, f"-chdir={root}", "init", "-input=false"], env=env)
+    run([terraform, f"-chdir={root}", "apply", "-input=false", "-auto-approve", "-var", "size=large"], env=env)
+    fresh_machine()
+    stale = runner.run_job(workflow, "apply", {"environment": "staging"})
+    assert not stale.ok
+    assert "can no longer be applied because the state was changed" in stale.output.replace("\n", " ")
+    assert state() == ["large"]
 
 
 @ALL
@@ -597,162 +747,6 @@ def test_dependabot_watches_pip_docker_actions_and_every_terraform_root(generate
     assert set(updates) == {"pip", "docker", "github-actions", "terraform"}
     roots = ["/terraform/bootstrap"] + [f"/terraform/environments/{e}" for e in deploy_json(project)["environments"]]
     assert updates["terraform"]["directories"] == roots
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# deploy.sh and previous-sha.sh against the fake AWS CLI
-
-
-@pytest.fixture
-def deploy_world(generated, tmp_path):
-    """A generated project whose deploy.json has a second service and a Lambda function, as later issues add,
-    and a fake AWS in which terraform created everything on OLD_SHA and CI pushed SHA."""
-    project = generated(**DEFAULT)
-    world = tmp_path / "project"
-    shutil.copytree(project / ".github", world / ".github")
-    deploy = deploy_json(project)
-    staging = deploy["environments"]["staging"]
-    staging["services"]["worker"] = staging["cluster"] + "-worker"
-    staging["functions"] = {"consumer": staging["cluster"] + "-consumer"}
-    (world / "deploy.json").write_text(json.dumps(deploy))
-    fake = FakeAws(tmp_path / "aws", fake_aws_state(deploy, images=[OLD_SHA, SHA]))
-    return world, deploy, fake
-
-
-def script(world, fake, *args):
-    return fake.run(["bash", world / ".github" / "scripts" / args[0], *args[1:]], cwd=world)
-
-
-# What AWS fills in on registration, and the containers (compared on their own): everything else of a task
-# definition must survive a deploy unchanged.
-NOT_CARRIED_OVER = {
-    "containerDefinitions",
-    "revision",
-    "taskDefinitionArn",
-    "registeredAt",
-    "registeredBy",
-    "requiresAttributes",
-}
-
-
-def without_registration_fields(task_definition):
-    return {k: v for k, v in task_definition.items() if k not in NOT_CARRIED_OVER}
-
-
-def test_deploy_migrates_then_rolls_every_service_and_function_to_the_sha(deploy_world):
-    world, deploy, fake = deploy_world
-    staging = deploy["environments"]["staging"]
-    result = script(world, fake, "deploy.sh", "staging", SHA)
-    assert result.returncode == 0, result.stderr
-    state = fake.state
-    image = f"{state['repository_uri']}:{SHA}"
-    ops = fake.ops()
-    assert ops[0] == "ecr describe-images"
-    # The migration ran, on the new image, in the web service's network, before any service changed.
-    (task,) = state["tasks"].values()
-    assert task["taskDefinitionArn"].endswith(f"/{staging['one_off_tasks']['migrate']}:2")
-    assert task["image"] == image
-    assert task["network"] == state["clusters"][staging["cluster"]][staging["services"]["web"]]["networkConfiguration"]
-    assert ops.index("ecs run-task") < ops.index("ecs update-service")
-    # Every service in the map, the added worker included, runs a new revision that differs only by image.
-    for role, service in staging["services"].items():
-        current = state["clusters"][staging["cluster"]][service]["taskDefinition"]
-        assert current.endswith(f"/{service}:2")
-        old, new = state["task_definitions"][service]
-        assert new["containerDefinitions"][0] == {**old["containerDefinitions"][0], "image": image}
-        assert new["containerDefinitions"][1:] == old["containerDefinitions"][1:]  # the sidecar is untouched
-        assert without_registration_fields(new) == without_registration_fields(old)
-        assert state["registered_tags"][current] == [{"key": "Project", "value": deploy["project"]}]
-        assert role in ("web", "worker")
-    assert state["functions"] == {staging["functions"]["consumer"]: image}
-    # Production was not touched.
-    production = deploy["environments"]["production"]
-    assert state["task_definitions"][production["services"]["web"]][-1]["revision"] == 1
-
-
-def test_a_failed_migration_stops_the_deploy_before_any_service_changes(deploy_world):
-    world, _, fake = deploy_world
-    state = fake.state
-    state["migrate_exit_code"] = 1
-    fake.state_path.write_text(json.dumps(state))
-    result = script(world, fake, "deploy.sh", "staging", SHA)
-    assert result.returncode != 0
-    assert "migrations failed (exit code 1" in result.stderr
-    assert "ecs update-service" not in fake.ops()
-    assert "lambda update-function-code" not in fake.ops()
-
-
-def test_a_sha_without_an_image_in_ecr_stops_before_anything_changes(deploy_world):
-    world, _, fake = deploy_world
-    missing = "a" * 40
-    result = script(world, fake, "deploy.sh", "staging", missing)
-    assert result.returncode != 0
-    assert f"no image tagged {missing}" in result.stderr
-    assert fake.ops() == ["ecr describe-images"]
-
-
-def test_an_invalid_sha_never_reaches_aws(deploy_world):
-    world, _, fake = deploy_world
-    for value in ("previous", "latest", SHA[:12]):
-        assert script(world, fake, "deploy.sh", "staging", value).returncode != 0
-    assert fake.calls == []
-
-
-def test_a_circuit_breaker_rollback_fails_the_deploy(deploy_world):
-    world, deploy, fake = deploy_world
-    state = fake.state
-    state["circuit_breaker_rolls_back"] = [deploy["environments"]["staging"]["services"]["worker"]]
-    fake.state_path.write_text(json.dumps(state))
-    result = script(world, fake, "deploy.sh", "staging", SHA)
-    assert result.returncode != 0
-    assert "is not running" in result.stderr
-
-
-def test_rollback_to_previous_finds_the_last_different_image_and_skips_migrations(deploy_world):
-    world, deploy, fake = deploy_world
-    staging = deploy["environments"]["staging"]
-    assert script(world, fake, "deploy.sh", "staging", SHA).returncode == 0
-    # A later configuration-only revision (same image) must not count as "previous".
-    state = fake.state
-    web = staging["services"]["web"]
-    config_change = {
-        **state["task_definitions"][web][-1],
-        "revision": 3,
-        "cpu": "512",
-        "taskDefinitionArn": state["task_definitions"][web][-1]["taskDefinitionArn"][:-2] + ":3",
-    }
-    state["task_definitions"][web].append(config_change)
-    # A longer family name that shares the prefix must be ignored too.
-    state["task_definitions"][web + "-canary"] = [
-        {
-            **config_change,
-            "family": web + "-canary",
-            "revision": 9,
-            "taskDefinitionArn": config_change["taskDefinitionArn"].replace(web + ":3", web + "-canary:9"),
-            "containerDefinitions": [{"name": "web", "image": "elsewhere:" + "9" * 40}],
-        }
-    ]
-    state["clusters"][staging["cluster"]][web]["taskDefinition"] = config_change["taskDefinitionArn"]
-    fake.state_path.write_text(json.dumps(state))
-    found = script(world, fake, "previous-sha.sh", "staging")
-    assert found.returncode == 0, found.stderr
-    assert found.stdout.strip() == OLD_SHA
-    before = len(fake.calls)
-    result = script(world, fake, "deploy.sh", "staging", OLD_SHA, "--skip-migrations")
-    assert result.returncode == 0, result.stderr
-    assert "ecs run-task" not in fake.ops()[before:]
-    state = fake.state
-    current = state["clusters"][staging["cluster"]][web]["taskDefinition"]
-    (definition,) = [d for d in state["task_definitions"][web] if d["taskDefinitionArn"] == current]
-    assert definition["containerDefinitions"][0]["image"].endswith(":" + OLD_SHA)
-    assert definition["cpu"] == "512"  # the rollback changes the image, not terraform's configuration
-
-
-def test_previous_fails_clearly_when_there_is_no_earlier_image(deploy_world):
-    world, _, fake = deploy_world
-    result = script(world, fake, "previous-sha.sh", "staging")
-    assert result.returncode != 0
-    assert "give the SHA explicitly" in result.stderr
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -804,7 +798,9 @@ def bootstrap_session_limits(project):
 
 def role_of(job):
     """Which bootstrap role a job's credentials step assumes, from the deploy.json key it looks the name up by."""
-    text = "\n".join(s.get("run", "") for s in steps(job))
+    text = "\n".join(
+        [s.get("run", "") for s in steps(job)] + [str(s.get("with", {}).get("role", "")) for s in steps(job)]
+    )
     if "terraform_plan_role" in text:
         return "terraform_plan"
     if "terraform_role" in text:

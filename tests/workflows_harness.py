@@ -92,8 +92,10 @@ ACCOUNT = "123456789012"
 OLD_SHA = "1" * 40
 
 
-def fake_aws_state(deploy, images, extra_containers=("log-router",)):
-    """ECR and ECS as terraform left them for deploy.json's names: every family at revision 1 on OLD_SHA."""
+def fake_aws_state(deploy, images, extra_containers=("log-router",), first=OLD_SHA):
+    """ECR, ECS and SSM as terraform left them for deploy.json's names: every family at revision 1 on the image
+    `first` (terraform's first apply), which each environment's deployed-SHA parameter holds, and one deployment
+    alarm per service, OK."""
     region = deploy["aws_region"]
     uri = f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{deploy['ecr_repository']}"
     state = {
@@ -109,11 +111,14 @@ def fake_aws_state(deploy, images, extra_containers=("log-router",)):
         "tasks": {},
         "functions": {},
         "migrate_exit_code": 0,
-        "circuit_breaker_rolls_back": [],
+        "parameters": {},
+        "alarms": {},
+        "failures": {},
+        "rollout_polls": 2,
     }
 
     def definition(family, role):
-        containers = [{"name": role, "image": f"{uri}:{OLD_SHA}", "essential": True, "command": [role]}]
+        containers = [{"name": role, "image": f"{uri}:{first}", "essential": True, "command": [role]}]
         containers += [
             {"name": name, "image": "public.ecr.aws/example/sidecar:1", "essential": False} for name in extra_containers
         ]
@@ -140,6 +145,7 @@ def fake_aws_state(deploy, images, extra_containers=("log-router",)):
         return arn
 
     for environment in deploy["environments"].values():
+        state["parameters"][environment["deployed_sha_parameter"]] = [first]
         services = state["clusters"].setdefault(environment["cluster"], {})
         for role, family in environment.get("one_off_tasks", {}).items():
             definition(family, role)
@@ -154,7 +160,17 @@ def fake_aws_state(deploy, images, extra_containers=("log-router",)):
                         "assignPublicIp": "DISABLED",
                     }
                 },
-                "deployments": [{"status": "PRIMARY", "taskDefinition": arn, "rolloutState": "COMPLETED"}],
+                "deployments": [
+                    {"id": f"ecs-svc/{name}-1", "status": "PRIMARY", "taskDefinition": arn, "rolloutState": "COMPLETED"}
+                ],
+                "deploymentConfiguration": {
+                    "alarms": {"alarmNames": [f"{name}-5xx"], "enable": True, "rollback": True}
+                },
+                "events": [],
+            }
+            state["alarms"][f"{name}-5xx"] = {
+                "StateValue": "OK",
+                "StateReason": "Threshold Crossed: 1 datapoint [0.0] was not greater than the threshold (5.0).",
             }
     return state
 
@@ -176,6 +192,24 @@ class FakeAws:
     def state(self):
         return json.loads(self.state_path.read_text())
 
+    def change(self, **failures):
+        """Switch on failure modes (see stand_ins/fake_aws.py), or change the state with `state=function`."""
+        state = self.state
+        edit = failures.pop("state", None)
+        state["failures"].update(failures)
+        if edit:
+            edit(state)
+        self.state_path.write_text(json.dumps(state))
+
+    @property
+    def env(self):
+        """What a process needs to find and use this fake as `aws`."""
+        return {
+            "PATH": f"{self.bin}:{os.environ['PATH']}",
+            "FAKE_AWS_STATE": str(self.state_path),
+            "FAKE_AWS_LOG": str(self.log_path),
+        }
+
     @property
     def calls(self):
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
@@ -184,13 +218,8 @@ class FakeAws:
         return [" ".join(call[:2]) for call in self.calls]
 
     def run(self, args, cwd, extra_env=None):
-        env = {
-            **os.environ,
-            "PATH": f"{self.bin}:{os.environ['PATH']}",
-            "FAKE_AWS_STATE": str(self.state_path),
-            "FAKE_AWS_LOG": str(self.log_path),
-            **(extra_env or {}),
-        }
+        # ECS rollouts are polled without pauses here: the fake advances one step per describe-services.
+        env = {**os.environ, **self.env, "DEPLOY_POLL_SECONDS": "0"}
         env.pop("GITHUB_STEP_SUMMARY", None)
         env.update(extra_env or {})
         return subprocess.run(

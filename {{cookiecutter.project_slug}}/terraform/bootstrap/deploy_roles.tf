@@ -39,6 +39,20 @@ data "aws_iam_policy_document" "deploy" {
     resources = [module.ecr.repository_arn]
   }
 
+  # The deploy history: the SHA running now, its earlier values, and the new one once a deploy finished.
+  statement {
+    sid       = "DeployHistory"
+    actions   = ["ssm:GetParameter", "ssm:GetParameterHistory", "ssm:PutParameter"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${each.value.deployed_sha_parameter}"]
+  }
+
+  # A failed rollout names the deployment alarms that are in ALARM.
+  statement {
+    sid       = "ExplainFailedRollouts"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:*"]
+  }
+
   dynamic "statement" {
     for_each = contains(var.image_push_environments, each.key) ? [module.ecr.repository_arn] : []
 

@@ -10,7 +10,7 @@ variable "route53_zone_id" {
 }
 
 variable "image_tag" {
-  description = "Git SHA of the image the first task definition revisions use. CI deploys later SHAs on its own; changing this afterwards only registers a new revision."
+  description = "Git SHA of an image in ECR for the first apply (the first push to main pushes one); deploys record later SHAs in SSM and terraform follows them."
   type        = string
 }
 

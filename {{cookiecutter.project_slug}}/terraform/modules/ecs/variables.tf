@@ -20,7 +20,7 @@ variable "load_balanced_role" {
 }
 
 variable "image" {
-  description = "Image of the first task definition revisions, <ecr url>:<git sha>. CI registers later revisions."
+  description = "Image of the revisions terraform registers, <ecr url>:<git sha>: the SHA deployed now. CI registers the revisions of later deploys."
   type        = string
 }
 

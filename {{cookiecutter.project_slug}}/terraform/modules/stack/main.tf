@@ -153,7 +153,7 @@ module "ecs" {
   services                        = local.names.services
   one_off_tasks                   = local.names.one_off_tasks
   load_balanced_role              = "web"
-  image                           = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
+  image                           = "${data.aws_ecr_repository.app.repository_url}:${aws_ssm_parameter.deployed_sha.insecure_value}"
   container_port                  = local.deploy.container_port
   environment                     = local.app_environment
   task_environment                = local.task_environment

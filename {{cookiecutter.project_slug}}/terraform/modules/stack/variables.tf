@@ -15,7 +15,7 @@ variable "route53_zone_id" {
 }
 
 variable "image_tag" {
-  description = "Git SHA of the image the first task definition revisions use. CI deploys later SHAs on its own; changing this afterwards only registers a new revision."
+  description = "Git SHA of an image in ECR for the first apply. Afterwards deploys record the SHA they run in the deployed_sha_parameter (deploy.json) and terraform's revisions use that; changing this changes nothing."
   type        = string
 }
 
