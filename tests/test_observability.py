@@ -139,6 +139,8 @@ def test_every_stdout_line_is_a_json_object_and_error_lines_carry_the_request_id
     assert logs
     for line in logs:
         assert {"time", "level", "logger", "message"} <= line.keys()
+        # gunicorn's master too: terraform's metric filter counts ERROR lines per service and environment.
+        assert (line["service"], line["environment"]) == ("web", "test"), line
     request_id, _, _ = exchanges["/notes/"]
     errors = [line for line in logs if line.get("request_id") == request_id and line["level"] == "ERROR"]
     assert errors, "the 500's error line does not carry the request id"
