@@ -4,6 +4,7 @@ forked process.
 """
 
 import json
+import re
 import sqlite3
 import threading
 import urllib.parse
@@ -15,6 +16,7 @@ from pathlib import Path
 import boto3
 import cloudwatch_harness as cw
 import pytest
+import terraform_harness as tf
 from project import DEFAULT, make_venv, run
 from services import aws_env, moto_server
 
@@ -196,3 +198,98 @@ def test_logs_and_metric_records_reach_cloudwatch_logs_from_a_forked_process(pro
 
 def boto_credentials():
     return {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+# Cross-layer: the names the app writes, the names terraform alarms on and draws, the README's alarm table.
+
+MONITORING = "terraform/modules/monitoring"
+STACK = "terraform/modules/stack"
+LOCAL_METRIC = re.compile(r"local\.metric\.([a-z0-9_]+)")
+
+
+def app_names(project):
+    """The constants of the app's observability/names.py, evaluated from its source."""
+    [path] = project.glob("*/observability/names.py")
+    values = {}
+    exec(compile(path.read_text(), str(path), "exec"), values)  # the generated project's own constants
+    return values
+
+
+def monitoring_locals(project):
+    return tf.locals_of(tf.load_dir(project / MONITORING))
+
+
+def alarms(project):
+    return {name: body for kind, name, body in tf.blocks(tf.load_dir(project / MONITORING), "resource")
+            if kind == "aws_cloudwatch_metric_alarm"}  # fmt: skip
+
+
+def test_terraform_metric_and_dimension_names_are_the_apps(project):
+    names = app_names(project)
+    local_values = monitoring_locals(project)
+    assert set(local_values["metric"].values()) == {*names["REQUEST_METRICS"], names["ERROR_LOG_LINES"]}
+    assert set(local_values["dimension"].values()) == {names["SERVICE"], names["ENVIRONMENT"], names["ROUTE"]}
+    # The alarms' series is one of the dimension sets every request record carries.
+    assert tuple(local_values["web_dimensions"]) in names["REQUEST_DIMENSION_SETS"]
+
+
+def test_every_app_metric_an_alarm_or_the_dashboard_uses_is_in_the_records_the_app_writes(project, served, exchanges):
+    records, _, _ = cw.parse_stdout(served.stdout())
+    written = {
+        (d["Namespace"], m["Name"]) for r in records for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
+    }
+    written_dimension_sets = {
+        tuple(keys) for r in records for d in r["_aws"]["CloudWatchMetrics"] for keys in d["Dimensions"]
+    }
+    metric = monitoring_locals(project)["metric"]
+    config = tf.load_dir(project / MONITORING)
+    used = {match for text in tf.strings(config) for match in LOCAL_METRIC.findall(text)}
+    assert used, "the monitoring module names no app metric"
+    namespace = "my-project"  # deploy.json's project for the default answers, the settings' default namespace
+    app_written = {name for space, name in written if space == namespace}
+    # ErrorLogLines comes from terraform's own metric filter, not from a record.
+    assert {metric[key] for key in used} - app_written == {metric["error_log_lines"]}
+    assert tuple(monitoring_locals(project)["web_dimensions"]) in written_dimension_sets
+    for name, body in alarms(project).items():
+        for text in tf.strings(body):
+            if "metrics_namespace" in text:
+                break
+        else:
+            continue
+        assert "local.web_dimensions" in json.dumps(body), f"alarm {name} is not on the whole-service series"
+
+
+def test_the_stack_gives_the_app_and_the_module_one_namespace_and_environment(project):
+    stack = tf.load_dir(project / STACK)
+    environment = tf.locals_of(stack)["app_environment"]
+    call = tf.labelled(stack, "module")["monitoring"]
+    assert call["metrics_namespace"] == "${local.app_environment.METRICS_NAMESPACE}"
+    assert call["environment"] == environment["METRICS_ENVIRONMENT"] == "${var.environment}"
+    assert tf.labelled(stack, "module")["ecs"]["role_variable"] == "METRICS_SERVICE"
+    assert call["web_role"] == "web"
+
+
+def test_web_deployments_roll_back_on_the_5xx_rate_and_latency_alarms(project):
+    stack = tf.load_dir(project / STACK)
+    assert tf.labelled(stack, "module")["ecs"]["deployment_alarm_names"] == (
+        "${module.monitoring.deployment_alarm_names}"
+    )
+    outputs = tf.labelled(tf.load_dir(project / MONITORING), "output")
+    assert outputs["deployment_alarm_names"]["value"] == [
+        "${aws_cloudwatch_metric_alarm.error_rate.alarm_name}",
+        "${aws_cloudwatch_metric_alarm.latency_p99.alarm_name}",
+    ]
+    [(_, _, service)] = [b for b in tf.blocks(tf.load_dir(project / "terraform/modules/ecs"), "resource")
+                         if b[0] == "aws_ecs_service"]  # fmt: skip
+    [dynamic] = [entry["alarms"] for entry in service["dynamic"] if "alarms" in entry]
+    [content] = dynamic["content"]
+    assert (content["enable"], content["rollback"]) == (True, True)
+
+
+def test_readme_says_what_to_look_at_first_for_every_alarm(project):
+    readme = (project / "README.md").read_text()
+    table = readme.split("## When an alarm fires")[1].split("\n## ")[0]
+    rows = set(re.findall(r"^\| `([a-z0-9<>-]+)` \|", table, flags=re.MULTILINE))
+    suffixes = {value.removeprefix("${var.name}-") for value in monitoring_locals(project)["alarm_names"].values()}
+    suffixes = {s + "<role>" if s.endswith("-") else s for s in suffixes}
+    assert rows == suffixes
