@@ -708,6 +708,33 @@ def test_a_circuit_breaker_rollback_fails_the_deploy(deploy_world):
     assert "is not running" in result.stderr
 
 
+def test_a_deploy_waits_out_the_deployment_alarms_bake_time(deploy_world):
+    world, deploy, fake = deploy_world
+    web = deploy["environments"]["staging"]["services"]["web"]
+    state = fake.state
+    state["deployment_alarms"] = [web]
+    fake.state_path.write_text(json.dumps(state))
+    result = fake.run(
+        ["bash", world / ".github/scripts/deploy.sh", "staging", SHA], cwd=world, extra_env={"DEPLOY_POLL_SECONDS": "0"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{web} is stable" in result.stdout
+
+
+def test_a_deployment_alarm_rollback_fails_the_deploy(deploy_world):
+    world, deploy, fake = deploy_world
+    web = deploy["environments"]["staging"]["services"]["web"]
+    state = fake.state
+    state["deployment_alarms"] = state["alarm_rolls_back"] = [web]
+    fake.state_path.write_text(json.dumps(state))
+    result = fake.run(
+        ["bash", world / ".github/scripts/deploy.sh", "staging", SHA], cwd=world, extra_env={"DEPLOY_POLL_SECONDS": "0"}
+    )
+    assert result.returncode != 0
+    assert "is not running" in result.stderr
+    assert "deployment alarm" in result.stderr
+
+
 def test_rollback_to_previous_finds_the_last_different_image_and_skips_migrations(deploy_world):
     world, deploy, fake = deploy_world
     staging = deploy["environments"]["staging"]

@@ -154,6 +154,26 @@ if service == "ecs" and operation == "describe-services":
     services = []
     for name in args["services"]:
         current = service_state(cluster, name)
+        baking = current.get("baking")
+        if baking:
+            # Deployment alarms: the first look sees the bake time, the next its outcome.
+            current["deployments"] = [
+                {"status": "PRIMARY", "taskDefinition": baking["new"], "rolloutState": "IN_PROGRESS"}
+            ]
+            outcome = baking["old"] if name in state.get("alarm_rolls_back", []) else baking["new"]
+            current["taskDefinition"] = outcome
+            current["baking"] = None
+            services.append(
+                {
+                    "serviceName": name,
+                    "taskDefinition": baking["new"],
+                    "networkConfiguration": current["networkConfiguration"],
+                    "deployments": current["deployments"],
+                }
+            )
+            current["deployments"] = [{"status": "PRIMARY", "taskDefinition": outcome, "rolloutState": "COMPLETED"}]
+            save()
+            continue
         services.append(
             {
                 "serviceName": name,
@@ -171,6 +191,8 @@ if service == "ecs" and operation == "update-service":
         current["deployments"] = [
             {"status": "PRIMARY", "taskDefinition": current["taskDefinition"], "rolloutState": "COMPLETED"}
         ]
+    elif one("service") in state.get("deployment_alarms", []):
+        current["baking"] = {"old": current["taskDefinition"], "new": new}
     else:
         current["taskDefinition"] = new
         current["deployments"] = [{"status": "PRIMARY", "taskDefinition": new, "rolloutState": "COMPLETED"}]

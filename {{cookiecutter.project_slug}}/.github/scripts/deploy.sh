@@ -113,11 +113,17 @@ done <<<"$services"
 for service in "${!revision_of[@]}"; do
   aws ecs wait services-stable --cluster "$cluster" --services "$service" \
     || fail "service $service did not become stable on ${revision_of[$service]}"
-  # A deployment circuit breaker that rolled back also ends "stable": check what is actually primary now.
-  primary="$(aws ecs describe-services --cluster "$cluster" --services "$service" --output json \
-    | jq -r '.services[0].deployments[] | select(.status == "PRIMARY") | "\(.taskDefinition) \(.rolloutState)"')"
+  # A rollback (the deployment circuit breaker, or a deployment alarm such as the web 5xx rate) also ends "stable":
+  # check what is actually primary now. Deployment alarms keep the rollout IN_PROGRESS through a bake time after
+  # the new tasks are stable, so wait that out first (DEPLOY_POLL_SECONDS x DEPLOY_POLL_ROUNDS, 15 s x 60).
+  for _ in $(seq "${DEPLOY_POLL_ROUNDS:-60}"); do
+    primary="$(aws ecs describe-services --cluster "$cluster" --services "$service" --output json \
+      | jq -r '.services[0].deployments[] | select(.status == "PRIMARY") | "\(.taskDefinition) \(.rolloutState)"')"
+    [ "${primary##* }" = IN_PROGRESS ] || break
+    sleep "${DEPLOY_POLL_SECONDS:-15}"
+  done
   [ "$primary" = "${revision_of[$service]} COMPLETED" ] \
-    || fail "service $service is not running ${revision_of[$service]} (primary deployment: $primary)"
+    || fail "service $service is not running ${revision_of[$service]} (primary deployment: $primary): rolled back by the circuit breaker or a deployment alarm, or still in progress"
   echo "$service is stable on ${revision_of[$service]}"
   summary "- service \`$service\`: \`${revision_of[$service]}\`"
 done
