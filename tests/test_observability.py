@@ -5,6 +5,7 @@ forked process.
 
 import json
 import re
+import shutil
 import sqlite3
 import threading
 import urllib.parse
@@ -17,7 +18,7 @@ import boto3
 import cloudwatch_harness as cw
 import pytest
 import terraform_harness as tf
-from project import DEFAULT, make_venv, run
+from project import DEFAULT, make_venv, require, run
 from services import aws_env, moto_server
 
 STAND_IN = Path(__file__).parent / "stand_ins" / "forked_logging.py"
@@ -293,3 +294,86 @@ def test_readme_says_what_to_look_at_first_for_every_alarm(project):
     suffixes = {value.removeprefix("${var.name}-") for value in monitoring_locals(project)["alarm_names"].values()}
     suffixes = {s + "<role>" if s.endswith("-") else s for s in suffixes}
     assert rows == suffixes
+
+
+DASHBOARD_VARIABLES = {
+    "name": "my-project-staging",
+    "environment": "staging",
+    "metrics_namespace": "my-project",
+    "cluster_name": "my-project-staging",
+    "service_names": {"web": "my-project-staging-web", "worker": "my-project-staging-worker"},
+    "min_running_tasks": 1,
+    "load_balancer_resource_label": "app/my-project-staging/0123/targetgroup/my-project-staging-web/4567",
+    "db_instance_arn": "arn:aws:rds:us-east-1:123456789012:db:my-project-staging",
+    "container_log_group_names": ["/ecs/my-project-staging"],
+    "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/placeholder",
+    "queue_name": "my-project-staging-tasks",
+    "dead_letter_queue_name": "my-project-staging-tasks-dlq",
+}
+# What AWS publishes, by namespace: metric names and the dimension names the dashboard may use with them.
+AWS_METRICS = {
+    "AWS/ApplicationELB": {"HTTPCode_ELB_5XX_Count": {("LoadBalancer",)}},
+    "ECS/ContainerInsights": {"RunningTaskCount": {("ClusterName", "ServiceName")}},
+    "AWS/RDS": {
+        name: {("DBInstanceIdentifier",)} for name in ("CPUUtilization", "DatabaseConnections", "FreeStorageSpace")
+    },
+    "AWS/SQS": {
+        name: {("QueueName",)} for name in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage")
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def dashboard(project, tmp_path_factory):
+    terraform = shutil.which("terraform")
+    require(terraform is not None, "terraform is not installed (it evaluates the dashboard body)")
+    scratch = tmp_path_factory.mktemp("dashboard")
+    return cw.evaluate_locals(
+        project / MONITORING, "{ widgets = local.widgets }", DASHBOARD_VARIABLES, scratch, terraform
+    )
+
+
+def test_dashboard_body_is_one_put_dashboard_accepts(dashboard):
+    assert cw.dashboard_problems(dashboard) == []
+    titles = [widget["properties"]["title"] for widget in dashboard["widgets"]]
+    assert len(titles) == len(set(titles))
+    assert any(title.startswith("Queue") for title in titles)  # a queue was given
+
+
+def test_dashboard_validator_rejects_what_the_body_structure_forbids():
+    body = {
+        "widgets": [
+            {"type": "metric", "width": 30, "properties": {"region": "us-east-1", "metrics": [["ns", "M", "odd"]]}},
+            {"type": "metric", "properties": {"metrics": [["ns", "M", {"stat": "Median", "colour": "red"}]]}},
+            {"type": "graph", "properties": {}},
+        ]
+    }
+    problems = "\n".join(cw.dashboard_problems(body))
+    for expected in (
+        "'graph' is not a widget type",
+        "width",
+        "name, value pairs",
+        "needs its region",
+        "'Median'",
+        "colour",
+    ):
+        assert expected in problems
+
+
+def test_every_metric_the_dashboard_draws_is_one_the_app_or_aws_writes(project, dashboard, served, exchanges):
+    records, _, _ = cw.parse_stdout(served.stdout())
+    app = {
+        (directive["Namespace"], metric["Name"], tuple(keys))
+        for record in records
+        for directive in record["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+        for keys in directive["Dimensions"]
+    }
+    names = app_names(project)
+    # The metric filter's ErrorLogLines, per Service and Environment, from the JSON lines' fields.
+    app.add(("my-project", names["ERROR_LOG_LINES"], (names["SERVICE"], names["ENVIRONMENT"])))
+    for namespace, metric, dimensions in cw.dashboard_metrics(dashboard):
+        if namespace in AWS_METRICS:
+            assert dimensions in AWS_METRICS[namespace].get(metric, set()), (namespace, metric, dimensions)
+        else:
+            assert (namespace, metric, dimensions) in app, (namespace, metric, dimensions)
