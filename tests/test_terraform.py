@@ -1072,6 +1072,7 @@ def test_every_role_the_environments_create_carries_the_boundary(configs, deploy
     assert (
         calls["iam"]["permissions_boundary_arn"]
         == calls["rds"]["permissions_boundary_arn"]
+        == calls["monitoring"]["permissions_boundary_arn"]
         == ("${local.permissions_boundary_arn}")
     )
     (boundary,) = [b for t, n, b in tf.blocks(configs["bootstrap"], "resource") if t == "aws_iam_policy"]

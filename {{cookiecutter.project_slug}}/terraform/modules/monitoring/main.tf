@@ -146,7 +146,8 @@ resource "aws_sns_topic_subscription" "email" {
 resource "aws_iam_role" "chatbot" {
   for_each = local.slack
 
-  name = "${var.name}-chatbot"
+  name                 = "${var.name}-chatbot"
+  permissions_boundary = var.permissions_boundary_arn
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

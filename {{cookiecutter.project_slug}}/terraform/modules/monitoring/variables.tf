@@ -131,3 +131,8 @@ variable "alarm_email" {
   type        = string
   default     = null
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every role this module creates (terraform/bootstrap's workload boundary, deploy.json permissions_boundary)."
+  type        = string
+}

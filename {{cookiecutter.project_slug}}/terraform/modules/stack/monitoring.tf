@@ -18,4 +18,5 @@ module "monitoring" {
   slack_workspace_id           = var.slack_workspace_id
   slack_channel_id             = var.slack_channel_id
   alarm_email                  = var.alarm_email
+  permissions_boundary_arn     = local.permissions_boundary_arn
 }
