@@ -161,3 +161,105 @@ def gunicorn(project, venv, env, workers=2):
         finally:
             process.terminate()
             process.wait(timeout=60)
+
+
+# CloudWatch dashboards: the body PutDashboard accepts (CloudWatch-Dashboard-Body-Structure), and terraform to
+# evaluate the body a module builds.
+
+WIDGET_TYPES = {"metric", "text", "log", "alarm", "explorer"}
+METRIC_RENDERING = {"accountId", "color", "label", "id", "period", "region", "stat", "visible", "yAxis"}
+STATISTIC = re.compile(r"^(SampleCount|Average|Sum|Minimum|Maximum|p\d{1,2}(\.\d+)?|p100|tm\d+|tc\d+|ts\d+|wm\d+|IQM)$")
+
+
+def dashboard_problems(body):
+    """Every way BODY (the parsed dashboard_body) breaks the dashboard body structure; [] when PutDashboard takes it."""
+    widgets = body.get("widgets") if isinstance(body, dict) else None
+    if not isinstance(widgets, list) or not widgets:
+        return ["widgets is missing, empty or not an array"]
+    problems = []
+    for number, widget in enumerate(widgets):
+        where = f"widgets[{number}]"
+        if widget.get("type") not in WIDGET_TYPES:
+            problems.append(f"{where}.type {widget.get('type')!r} is not a widget type")
+        for key, low, high in (("width", 1, 24), ("height", 1, 1000), ("x", 0, 23), ("y", 0, 10**6)):
+            if key in widget and not (isinstance(widget[key], int) and low <= widget[key] <= high):
+                problems.append(f"{where}.{key} must be a whole number from {low} to {high}")
+        properties = widget.get("properties")
+        if not isinstance(properties, dict):
+            problems.append(f"{where}.properties is missing")
+            continue
+        if widget.get("type") != "metric":
+            continue
+        if not isinstance(properties.get("region"), str):
+            problems.append(f"{where}: a metric widget needs its region")
+        if "stat" in properties and not STATISTIC.match(str(properties["stat"])):
+            problems.append(f"{where}.stat {properties['stat']!r} is not a statistic")
+        if "period" in properties and (not isinstance(properties["period"], int) or properties["period"] % 60):
+            problems.append(f"{where}.period must be a multiple of 60 seconds")
+        metrics = properties.get("metrics")
+        if not isinstance(metrics, list) or not metrics:
+            problems.append(f"{where}.metrics is missing or empty")
+            continue
+        for metric in metrics:
+            problems += [f"{where}: {problem}" for problem in metric_array_problems(metric)]
+    return problems
+
+
+def metric_array_problems(metric):
+    """[Namespace, MetricName, dimension name, value, ..., {rendering}]; no shorthand ('.', '...') is used here."""
+    if not isinstance(metric, list) or len(metric) < 2:
+        return [f"metric {metric!r} is not [namespace, name, ...]"]
+    parts, rendering = (metric[:-1], metric[-1]) if isinstance(metric[-1], dict) else (metric, {})
+    problems = []
+    if not all(isinstance(part, str) and part for part in parts):
+        problems.append(f"metric {metric!r}: namespace, name and dimensions must be non-empty strings")
+    if len(parts) % 2:
+        problems.append(f"metric {metric!r}: dimensions come in name, value pairs")
+    if len(parts) // 2 - 1 > MAX_DIMENSIONS:
+        problems.append(f"metric {metric!r}: more than {MAX_DIMENSIONS} dimensions")
+    unknown = set(rendering) - METRIC_RENDERING
+    if unknown:
+        problems.append(f"metric {metric!r}: unknown rendering options {sorted(unknown)}")
+    if "stat" in rendering and not STATISTIC.match(str(rendering["stat"])):
+        problems.append(f"metric {metric!r}: {rendering['stat']!r} is not a statistic")
+    return problems
+
+
+def dashboard_metrics(body):
+    """(namespace, metric name, dimension names) of every metric a dashboard draws."""
+    found = set()
+    for widget in body["widgets"]:
+        for metric in widget.get("properties", {}).get("metrics", []):
+            parts = metric[:-1] if isinstance(metric[-1], dict) else metric
+            found.add((parts[0], parts[1], tuple(parts[2::2])))
+    return found
+
+
+# Resource attributes a module's locals may read; evaluated without AWS they become placeholders.
+RESOURCE_ATTRIBUTE = re.compile(r"(?<![\w.\"])((?:data\.)?aws_[a-z0-9_]+\.[a-z0-9_]+\.[a-z_]+)")
+LOCALS_BLOCK = re.compile(r"^locals \{\n.*?^\}\n", flags=re.DOTALL | re.MULTILINE)
+
+
+def evaluate_locals(module, expression, variables, scratch, terraform):
+    """EXPRESSION over MODULE's locals and variables, evaluated by `terraform console` with VARIABLES as tfvars.
+
+    Only the locals blocks are copied, with resource attributes replaced by placeholder strings, so no provider
+    (and no `terraform init`) is needed.
+    """
+    blocks = LOCALS_BLOCK.findall((module / "main.tf").read_text())
+    (scratch / "main.tf").write_text(RESOURCE_ATTRIBUTE.sub('"placeholder"', "\n".join(blocks)))
+    (scratch / "variables.tf").write_text((module / "variables.tf").read_text())
+    (scratch / "terraform.tfvars.json").write_text(json.dumps(variables))
+    result = subprocess.run(
+        [terraform, "console"],
+        input=f"jsonencode({expression})\n",
+        cwd=scratch,
+        env={**os.environ, "CHECKPOINT_DISABLE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"terraform console failed:\n{result.stderr}")
+    return json.loads(json.loads(result.stdout.strip().splitlines()[-1]))

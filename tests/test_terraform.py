@@ -24,6 +24,7 @@ TERRAFORM_DIRS = [
     "modules/alb",
     "modules/iam",
     "modules/private_bucket",
+    "modules/monitoring",
     "modules/stack",
     "environments/staging",
     "environments/production",
@@ -504,6 +505,9 @@ def test_every_container_gets_exactly_what_django_reads(configs, project, deploy
         assert plain["ALLOWED_HOSTS"] == "${var.domain_name}"
         assert plain["CSRF_TRUSTED_ORIGINS"] == "https://${var.domain_name}"
         assert plain["AWS_REGION"] == "${data.aws_region.current.region}"
+        # The metric dimensions the alarms filter on are the ones the app is told to write.
+        assert plain["METRICS_ENVIRONMENT"] == "${var.environment}"
+        assert plain["METRICS_NAMESPACE"] == "${local.deploy.project}"
         assert "DATABASE_PASSWORD" not in secrets, "a password injected at task start goes stale when RDS rotates it"
 
 
@@ -1068,6 +1072,7 @@ def test_every_role_the_environments_create_carries_the_boundary(configs, deploy
     assert (
         calls["iam"]["permissions_boundary_arn"]
         == calls["rds"]["permissions_boundary_arn"]
+        == calls["monitoring"]["permissions_boundary_arn"]
         == ("${local.permissions_boundary_arn}")
     )
     (boundary,) = [b for t, n, b in tf.blocks(configs["bootstrap"], "resource") if t == "aws_iam_policy"]

@@ -14,6 +14,7 @@ from django.utils.csp import CSP
 from psycopg_pool import ConnectionPool
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str, read_dotenv
+from {{ cookiecutter.project_slug }}.observability import names
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 read_dotenv(Path(env_str("DOTENV_PATH", default=str(BASE_DIR / ".env"))))
@@ -230,15 +231,21 @@ LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"
 CLOUDWATCH_LOG_GROUP = env_str("CLOUDWATCH_LOG_GROUP", default="")
 # Metrics: one CloudWatch Embedded Metric Format record per request (observability/middleware.py).
 METRICS_NAMESPACE = env_str("METRICS_NAMESPACE", default="{{ cookiecutter.__resource_prefix }}")
-METRICS_SERVICE = env_str("METRICS_SERVICE", default="web")
-METRICS_ENVIRONMENT = env_str("METRICS_ENVIRONMENT", default="local")
+METRICS_SERVICE = env_str("METRICS_SERVICE", default=names.DEFAULT_SERVICE)
+METRICS_ENVIRONMENT = env_str("METRICS_ENVIRONMENT", default=names.DEFAULT_ENVIRONMENT)
 
 _log_handlers = ["console", "cloudwatch"] if CLOUDWATCH_LOG_GROUP else ["console"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "{{ cookiecutter.project_slug }}.observability.logs.RequestContextFilter"}},
-    "formatters": {"json": {"()": "{{ cookiecutter.project_slug }}.observability.logs.LogFormatter"}},
+    "formatters": {
+        "json": {
+            "()": "{{ cookiecutter.project_slug }}.observability.logs.LogFormatter",
+            "service": METRICS_SERVICE,
+            "environment": METRICS_ENVIRONMENT,
+        }
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

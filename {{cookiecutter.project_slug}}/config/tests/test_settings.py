@@ -45,7 +45,8 @@ def settings_json(expression, **env):
     )
     result = run(code, **env)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    # Log lines (JSON, on stdout like everything the container prints) come first; the value is the last line.
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def variables_read():

@@ -12,7 +12,7 @@ import watchtower
 from django.utils.functional import empty
 from pythonjsonlogger.json import JsonFormatter
 
-from . import context
+from . import context, names
 
 FIELDS = ["levelname", "name", "message"]
 RENAMED = {"levelname": "level", "name": "logger"}
@@ -22,13 +22,21 @@ EMF_LOGGER = "observability.emf"
 
 
 class LogFormatter(JsonFormatter):
-    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, request_id, route, user_id, extras.
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, service, environment, request_id,
+    route, user_id and any `extra`.
 
-    EMF records (already JSON objects) pass through untouched, so one handler can ship both to CloudWatch Logs.
+    service and environment (METRICS_SERVICE, METRICS_ENVIRONMENT) let terraform's metric filter count ERROR lines
+    per service and environment. EMF records (already JSON objects) pass through untouched, so one handler can ship
+    both to CloudWatch Logs.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(FIELDS, rename_fields=RENAMED, timestamp="time")
+    def __init__(self, *args, service=None, environment=None, **kwargs):
+        # gunicorn's master formats its own lines before Django's settings exist: the environment is read directly.
+        static = {
+            "service": service or os.environ.get("METRICS_SERVICE") or names.DEFAULT_SERVICE,
+            "environment": environment or os.environ.get("METRICS_ENVIRONMENT") or names.DEFAULT_ENVIRONMENT,
+        }
+        super().__init__(FIELDS, rename_fields=RENAMED, timestamp="time", static_fields=static)
 
     def format(self, record):
         if record.name == EMF_LOGGER:

@@ -24,6 +24,14 @@ ROUTE = "Route"
 # Every path that matches no URL pattern shares this one Route value, so unknown paths cannot make new metrics.
 UNMATCHED_ROUTE = "unmatched"
 
+# Counted by terraform's metric filter (modules/monitoring) from every log line whose level is ERROR, with the
+# line's service and environment fields as its Service and Environment dimensions.
+ERROR_LOG_LINES = "ErrorLogLines"
+
+# Dimension values when METRICS_SERVICE / METRICS_ENVIRONMENT are not set (local runs).
+DEFAULT_SERVICE = "web"
+DEFAULT_ENVIRONMENT = "local"
+
 # Per route (dashboards), and for the whole service (alarms: one series whatever the routes are).
 REQUEST_DIMENSION_SETS = ((SERVICE, ENVIRONMENT, ROUTE), (SERVICE, ENVIRONMENT))
 # Business metrics (metrics.count/timing) are per service and environment.

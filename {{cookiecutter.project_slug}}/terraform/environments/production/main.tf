@@ -26,6 +26,11 @@ module "stack" {
   secret_key_version       = var.secret_key_version
   redis_auth_token_version = var.redis_auth_token_version
 
+  # Alarm notifications: AWS Chatbot to Slack (ids from the Chatbot console) and/or e-mail.
+  slack_workspace_id = var.slack_workspace_id
+  slack_channel_id   = var.slack_channel_id
+  alarm_email        = var.alarm_email
+
   # Network: the VPC range (distinct per environment so they can be peered), AZs, NAT gateways.
   vpc_cidr_block     = "10.20.0.0/16"
   az_count           = 2

@@ -25,3 +25,21 @@ variable "redis_auth_token_version" {
   type        = number
   default     = 1
 }
+
+variable "slack_workspace_id" {
+  description = "Slack workspace id authorised in the AWS Chatbot console; with slack_channel_id, alarms post to Slack."
+  type        = string
+  default     = null
+}
+
+variable "slack_channel_id" {
+  description = "Slack channel id the alarms post to."
+  type        = string
+  default     = null
+}
+
+variable "alarm_email" {
+  description = "Address subscribed to the alarms (confirm the e-mail AWS sends); null for none."
+  type        = string
+  default     = null
+}

@@ -138,6 +138,17 @@ resource "aws_ecs_service" "this" {
     rollback = true
   }
 
+  # A release that passes health checks but fails users (errors, latency) is rolled back by these alarms.
+  dynamic "alarms" {
+    for_each = each.key == var.load_balanced_role && length(var.deployment_alarm_names) > 0 ? [var.deployment_alarm_names] : []
+
+    content {
+      alarm_names = alarms.value
+      enable      = true
+      rollback    = true
+    }
+  }
+
   network_configuration {
     subnets          = var.subnet_ids
     security_groups  = [aws_security_group.this.id]

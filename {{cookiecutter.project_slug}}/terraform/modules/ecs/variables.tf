@@ -149,3 +149,10 @@ variable "kms_key_arn" {
   description = "KMS key that encrypts the container log group."
   type        = string
 }
+
+
+variable "deployment_alarm_names" {
+  description = "CloudWatch alarms that fail and roll back a deployment of the load-balanced role while they are in ALARM."
+  type        = list(string)
+  default     = []
+}

@@ -114,6 +114,9 @@ locals {
     REDIS_URL            = "rediss://${module.redis.primary_endpoint_address}:${module.redis.port}/0"
     LOG_LEVEL            = var.log_level
     AWS_REGION           = data.aws_region.current.region
+    # The app's metrics (monitoring.tf alarms on them); METRICS_SERVICE keeps its default, web.
+    METRICS_NAMESPACE   = local.deploy.project
+    METRICS_ENVIRONMENT = var.environment
   }
 
   # The database password is never injected: RDS rotates the master password, and a value read at task start
@@ -158,6 +161,7 @@ module "ecs" {
   environment                     = local.app_environment
   task_environment                = local.task_environment
   secrets                         = local.app_secrets
+  deployment_alarm_names          = module.monitoring.deployment_alarm_names
   execution_role_arn              = module.iam.execution_role_arn
   task_role_arn                   = module.iam.task_role_arn
   one_off_task_role_arn           = module.iam.one_off_task_role_arn

@@ -55,3 +55,18 @@ output "nat_gateway_public_ips" {
   description = "Addresses outbound traffic leaves from."
   value       = module.network.nat_gateway_public_ips
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm notifies."
+  value       = module.monitoring.alarm_topic_arn
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the environment."
+  value       = module.monitoring.dashboard_name
+}
+
+output "deployment_alarm_names" {
+  description = "Alarms that roll a web deployment back (ECS deployment alarms)."
+  value       = module.monitoring.deployment_alarm_names
+}

@@ -194,6 +194,7 @@ def test_log_lines_are_json_with_the_request_id_and_route(client, records, lines
         "user_id": None,
     }
     assert "time" in line
+    assert (line["service"], line["environment"]) == ("web", "local")
 
 
 @override_settings(ROOT_URLCONF=__name__)
