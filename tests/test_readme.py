@@ -55,7 +55,7 @@ def test_system_deps_without_root_names_what_is_missing_and_how_to_install_it():
 
 def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"^(make \w+)\s+#", README, flags=re.MULTILINE)
-    assert commands == ["make demo", "make test"]
+    assert "make test" in commands
     assert "make test" in (TEMPLATE / ".ci" / "run").read_text().splitlines()
 
 
