@@ -21,6 +21,7 @@ QUEUE_COMMON = [
     f"{BACKGROUND}/tests/tasks.py",
     f"{BACKGROUND}/tests/test_backend.py",
     f"{BACKGROUND}/tests/test_runner.py",
+    "compose",
 ]
 # Paths that exist only for some choices of an option: a path is removed unless the selected choice lists it.
 OPTION_FILES = {
@@ -30,6 +31,7 @@ OPTION_FILES = {
             f"{BACKGROUND}/backend_celery.py",
             f"{BACKGROUND}/celery_app.py",
             f"{BACKGROUND}/tests/test_celery.py",
+            "docker-compose.celery.yml",
         ],
         "lambda": [
             *QUEUE_COMMON,
@@ -37,6 +39,7 @@ OPTION_FILES = {
             f"{BACKGROUND}/handler.py",
             f"{BACKGROUND}/management",
             f"{BACKGROUND}/tests/test_handler.py",
+            "docker-compose.lambda.yml",
         ],
         "none": [],
     },
