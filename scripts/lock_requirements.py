@@ -23,9 +23,9 @@ def lock(choice, workdir):
     project = Path(
         cookiecutter(str(TEMPLATE), no_input=True, extra_context={"async_consumer": choice}, output_dir=str(output))
     )
-    # The generated Makefile runs uv from PATH: the one beside this Python (the template's .venv).
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "UV_NATIVE_TLS": "1"}
-    subprocess.run(["make", "lock"], cwd=project, env=env, check=True)
+    # The generated Makefile runs $(BIN)/uv: the one beside this Python (the template's .venv).
+    env = {**os.environ, "UV_NATIVE_TLS": "1"}
+    subprocess.run(["make", "lock", f"BIN={Path(sys.executable).parent}"], cwd=project, env=env, check=True)
     return {name: (project / name).read_text().splitlines() for name in FILES}
 
 
