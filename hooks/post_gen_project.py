@@ -22,6 +22,8 @@ QUEUE_COMMON = [
     f"{BACKGROUND}/tests/test_backend.py",
     f"{BACKGROUND}/tests/test_runner.py",
     "compose",
+    "terraform/modules/queue",
+    "terraform/modules/stack/tasks_queue.tf",
 ]
 # Paths that exist only for some choices of an option: a path is removed unless the selected choice lists it.
 OPTION_FILES = {
@@ -32,6 +34,7 @@ OPTION_FILES = {
             f"{BACKGROUND}/celery_app.py",
             f"{BACKGROUND}/tests/test_celery.py",
             "docker-compose.celery.yml",
+            "terraform/modules/stack/tasks_celery.tf",
         ],
         "lambda": [
             *QUEUE_COMMON,
@@ -40,8 +43,10 @@ OPTION_FILES = {
             f"{BACKGROUND}/management",
             f"{BACKGROUND}/tests/test_handler.py",
             "docker-compose.lambda.yml",
+            "terraform/modules/lambda_consumer",
+            "terraform/modules/stack/tasks_lambda.tf",
         ],
-        "none": [],
+        "none": ["terraform/modules/stack/tasks_none.tf"],
     },
 }
 

@@ -114,6 +114,11 @@ locals {
     REDIS_URL            = "rediss://${module.redis.primary_endpoint_address}:${module.redis.port}/0"
     LOG_LEVEL            = var.log_level
     AWS_REGION           = data.aws_region.current.region
+    # Background tasks: tasks_queue.tf and the consumer's file (tasks_lambda.tf, tasks_celery.tf or tasks_none.tf).
+    TASKS_QUEUE_URL                  = local.tasks_queue_url
+    TASKS_DEAD_LETTER_QUEUE_URL      = local.tasks_dead_letter_queue_url
+    TASKS_VISIBILITY_TIMEOUT_SECONDS = local.tasks_visibility_timeout_seconds
+    TASKS_TIME_LIMIT_SECONDS         = local.tasks_time_limit_seconds
   }
 
   # The database password is never injected: RDS rotates the master password, and a value read at task start
