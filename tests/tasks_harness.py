@@ -79,14 +79,13 @@ class Project:
         source = (prologue if django else "") + textwrap.dedent(code)
         return run([self.venv / "bin/python", "-c", source], cwd=self.path, env=env or self.base_env).stdout
 
+    def value(self, code, env):
+        """The last line CODE prints (the app's own log lines may come before it on stdout)."""
+        return self.python(code, env).strip().splitlines()[-1]
+
     def notes(self, env, title):
-        return json.loads(
-            self.python(
-                f"from django.apps import apps\n"
-                f"print(apps.get_model('notes', 'Note').objects.filter(title={title!r}).count())",
-                env,
-            )
-        )
+        count = f"apps.get_model('notes', 'Note').objects.filter(title={title!r}).count()"
+        return int(self.value(f"from django.apps import apps\nprint({count})", env))
 
     def wait_for_notes(self, env, title, count=1, process=None):
         """Wait until COUNT notes titled TITLE exist (the task ran and committed)."""

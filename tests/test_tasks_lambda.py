@@ -42,7 +42,7 @@ def invoke(project, env, tmp_path):
 
 
 def test_the_view_enqueues_the_documented_envelope_and_the_function_builds_the_export(project, env, queues, invoke):
-    export_id = project.python(
+    export_id = project.value(
         """
         from django.test import Client
         response = Client().post("/exports/")
@@ -50,17 +50,17 @@ def test_the_view_enqueues_the_documented_envelope_and_the_function_builds_the_e
         print(response.json()["id"])
         """,
         env,
-    ).strip()
+    )
     [message] = queues.receive_exactly(1)
     body = json.loads(message["Body"])
     assert set(body) == {"version", "task", "args", "kwargs", "task_id", "enqueued_at", "correlation_id"}
     assert (body["version"], body["args"], body["kwargs"]) == (1, [int(export_id)], {})
     assert body["task"].endswith(".notes.tasks.build_export")
     assert queues.deliver(invoke, [message]) == {"batchItemFailures": []}
-    status = project.python(
+    status = project.value(
         f"from django.test import Client\nprint(Client().get('/exports/{export_id}/').json()['status'])", env
     )
-    assert status.strip() == "done"
+    assert status == "done"
 
 
 def test_a_rolled_back_transaction_sends_nothing(project, env, queues):

@@ -24,6 +24,8 @@ TERRAFORM_DIRS = [
     "modules/alb",
     "modules/iam",
     "modules/private_bucket",
+    "modules/queue",
+    "modules/lambda_consumer",
     "modules/stack",
     "environments/staging",
     "environments/production",
