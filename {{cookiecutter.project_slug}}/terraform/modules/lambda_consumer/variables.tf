@@ -75,9 +75,9 @@ variable "kms_key_arn" {
 }
 
 variable "log_retention_days" {
-  description = "Days the function's logs are kept."
+  description = "Days the function's logs are kept (a year, as for the other log groups)."
   type        = number
-  default     = 90
+  default     = 365
 }
 
 variable "permissions_boundary_arn" {
