@@ -61,8 +61,8 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_lambda_function" "this" {
-  # checkov:skip=CKV_AWS_116:failed messages go to the queue's own dead-letter queue (SQS redrive), not a function DLQ
-  # checkov:skip=CKV_AWS_272:the code is a container image from the project's ECR repository; signing applies to zip packages
+  #checkov:skip=CKV_AWS_116:failed messages go to the queue's own dead-letter queue (SQS redrive), not a function DLQ
+  #checkov:skip=CKV_AWS_272:the code is a container image from the project's ECR repository; signing applies to zip packages
   function_name                  = var.function_name
   role                           = aws_iam_role.this.arn
   package_type                   = "Image"
