@@ -1,3 +1,5 @@
+import json
+
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -47,4 +49,4 @@ def export_detail(request, pk):
     export = get_object_or_404(NoteExport, pk=pk)
     if export.finished_at is None:
         return JsonResponse({"id": export.pk, "status": "pending"})
-    return JsonResponse({"id": export.pk, "status": "done", "notes": export.content})
+    return JsonResponse({"id": export.pk, "status": "done", "notes": json.loads(export.content)})
