@@ -75,7 +75,7 @@ def test_the_lambda_function_runs_the_lambda_role_and_reports_partial_failures(g
     stack = tf.load_dir(project / STACK)
     call = tf.labelled(stack, "module")["tasks_lambda"]
     assert call["function_name"] == "${local.names.functions.tasks}"
-    assert call["environment"] == "${local.app_environment}"
+    assert call["environment"] == "${merge(local.app_environment, local.service_environment)}"
     module = tf.load_dir(project / "terraform/modules/lambda_consumer")
     variables = tf.labelled(module, "variable")
     assert variables["command"]["default"] == ["lambda"]

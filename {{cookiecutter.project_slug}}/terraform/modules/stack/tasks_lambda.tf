@@ -24,7 +24,7 @@ module "tasks_lambda" {
   image_uri             = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
   timeout_seconds       = var.tasks_function_timeout_seconds
   maximum_concurrency   = var.tasks_function_concurrency
-  environment           = local.app_environment
+  environment           = merge(local.app_environment, local.service_environment)
   queue_arn             = module.tasks_queue.arn
   dead_letter_queue_arn = module.tasks_queue.dead_letter_arn
   subnet_ids            = module.network.private_subnet_ids
