@@ -6,7 +6,7 @@ DEMO ?= build/demo
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint demo demo-clean system-deps clean bench
+.PHONY: help test lint lock demo demo-clean system-deps clean bench
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,11 +23,14 @@ test: $(BIN)/.installed ## Run the whole test suite: every option combination, r
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(BIN)/.installed ## Lint the template's own Python
-	$(BIN)/ruff check tests bench
-	$(BIN)/ruff format --check tests bench
+	$(BIN)/ruff check tests bench scripts
+	$(BIN)/ruff format --check tests bench scripts
 
 bench: $(BIN)/.installed ## Benchmarks, side by side (bench/BENCHMARKS.md); e.g. ARGS="web --smoke"
 	$(BIN)/python bench/run.py $(ARGS)
+
+lock: $(BIN)/.installed ## Re-pin the generated requirements*.txt for every async_consumer choice
+	$(BIN)/python scripts/lock_requirements.py
 
 # Regenerating over an earlier demo refreshes the template's files and keeps the rest: its .venv, .env (and so
 # its secret key) and db.sqlite3 with whatever was entered. Only demo-clean deletes them.

@@ -6,18 +6,64 @@ from pathlib import Path
 
 ANSWERS = {"async_consumer": "{{ cookiecutter.async_consumer }}"}
 
-# Paths that exist only for one choice of an option; the files of every other choice are removed. An option
-# enters here with the first file it switches: {"option": {"choice": ["path", ...], ...every other choice...}}.
-OPTION_FILES = {}
+SLUG = "{{ cookiecutter.project_slug }}"
+BACKGROUND = f"{SLUG}/background"
+# Background-task files both queue consumers share.
+QUEUE_COMMON = [
+    f"{BACKGROUND}/__init__.py",
+    f"{BACKGROUND}/backend.py",
+    f"{BACKGROUND}/envelope.py",
+    f"{BACKGROUND}/models.py",
+    f"{BACKGROUND}/runner.py",
+    f"{BACKGROUND}/sqs.py",
+    f"{BACKGROUND}/migrations",
+    f"{BACKGROUND}/tests/__init__.py",
+    f"{BACKGROUND}/tests/tasks.py",
+    f"{BACKGROUND}/tests/test_backend.py",
+    f"{BACKGROUND}/tests/test_runner.py",
+    "compose",
+    "terraform/modules/queue",
+    "terraform/modules/stack/tasks_queue.tf",
+]
+# Paths that exist only for some choices of an option: a path is removed unless the selected choice lists it.
+OPTION_FILES = {
+    "async_consumer": {
+        "celery": [
+            *QUEUE_COMMON,
+            f"{BACKGROUND}/backend_celery.py",
+            f"{BACKGROUND}/celery_app.py",
+            f"{BACKGROUND}/tests/test_celery.py",
+            "docker-compose.celery.yml",
+            "terraform/modules/stack/tasks_celery.tf",
+        ],
+        "lambda": [
+            *QUEUE_COMMON,
+            f"{BACKGROUND}/backend_lambda.py",
+            f"{BACKGROUND}/handler.py",
+            f"{BACKGROUND}/management",
+            f"{BACKGROUND}/tests/test_handler.py",
+            "docker-compose.lambda.yml",
+            "terraform/modules/lambda_consumer",
+            "terraform/modules/stack/tasks_lambda.tf",
+        ],
+        "none": ["terraform/modules/stack/tasks_none.tf"],
+    },
+}
 
 
 def remove_unselected(root):
     for option, choices in OPTION_FILES.items():
+        kept = set(choices[ANSWERS[option]])
         for choice, paths in choices.items():
-            if choice == ANSWERS[option]:
-                continue
-            for path in map(root.joinpath, paths):
-                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            for path in map(root.joinpath, set(paths) - kept):
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+    # A package left with no module in it (the background package for `none`) goes too.
+    background = root / BACKGROUND
+    if background.is_dir() and not any(background.rglob("*.py")):
+        shutil.rmtree(background)
 
 
 def write_dotenv(root):

@@ -4,6 +4,7 @@ TEST_POSTGRES_URL and TEST_REDIS_URL move the shared servers; every module reads
 per run keep concurrent runs (several clones on one machine) out of each other's databases and keys.
 """
 
+import base64
 import contextlib
 import json
 import os
@@ -119,15 +120,17 @@ def wait_for_http(url, seconds=60, process=None, timeout=2):
 
 
 @contextlib.contextmanager
-def moto_server():
+def moto_server(recording=None):
     """A moto server on a free loopback port: AWS over real HTTP for boto3, kombu and watchtower.
 
-    Yields its endpoint URL; aws_env(endpoint) gives the variables that point an AWS SDK at it.
+    Yields its endpoint URL; aws_env(endpoint) gives the variables that point an AWS SDK at it. RECORDING, a
+    file path, is where moto's recorder writes the requests it receives (see moto_requests).
     """
     port = free_port()
+    env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(recording)} if recording else None
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+            [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
         )
         try:
             wait_for_port("127.0.0.1", port, process=process)
@@ -583,3 +586,21 @@ def status_counts(records):
     for record in records:
         counts[record[3]] = counts.get(record[3], 0) + 1
     return dict(sorted(counts.items()))
+
+
+def moto_start_recording(endpoint):
+    """From now on the moto server records every request it receives (moto_server(recording=...))."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/recorder/start-recording", method="POST", data=b"")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def moto_requests(endpoint, action):
+    """The JSON bodies of the recorded requests for ACTION (an AWS JSON-protocol target, e.g. AmazonSQS.SendMessage)."""
+    _, body, _ = http_get(f"{endpoint}/moto-api/recorder/download-recording", timeout=10)
+    found = []
+    for line in body.decode().splitlines():
+        entry = json.loads(line)
+        if (entry.get("headers") or {}).get("X-Amz-Target") == action:
+            raw = entry["body"]
+            found.append(json.loads(base64.b64decode(raw) if entry.get("body_encoded") else raw))
+    return found

@@ -382,7 +382,7 @@ def test_image_healthcheck_reports_healthy(images, containers):
 def test_entrypoint_names_the_roles_when_given_an_unknown_one(images, docker):
     result = docker("run", "--rm", images(DEFAULT).ref, "dance", check=False)
     assert result.returncode == 64
-    assert "unknown role 'dance': use web, migrate or manage" in result.stderr
+    assert "unknown role 'dance': use web, migrate, worker, lambda or manage" in result.stderr
 
 
 def test_manage_role_runs_any_management_command(images, docker):

@@ -25,6 +25,8 @@ TERRAFORM_DIRS = [
     "modules/iam",
     "modules/private_bucket",
     "modules/monitoring",
+    "modules/queue",
+    "modules/lambda_consumer",
     "modules/stack",
     "environments/staging",
     "environments/production",

@@ -30,6 +30,33 @@ if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is not set: list the site's host names, comma-separated.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# Background tasks: application code uses django.tasks (@task, .enqueue()) only. The consumer was chosen when the
+# project was generated; without a queue (make run, tests) tasks run inline, in the request.
+TASKS_CONSUMER = "{{ cookiecutter.async_consumer }}"
+AWS_REGION = env_str("AWS_REGION", default="{{ cookiecutter.aws_region }}")
+TASKS_QUEUE_URL = env_str("TASKS_QUEUE_URL", default="")
+TASKS_DEAD_LETTER_QUEUE_URL = env_str("TASKS_DEAD_LETTER_QUEUE_URL", default="")
+# A failed task is retried after base x 2^(receive count - 1) seconds, at most the maximum.
+TASKS_BACKOFF_BASE_SECONDS = env_int("TASKS_BACKOFF_BASE_SECONDS", default=30, minimum=1)
+TASKS_BACKOFF_MAX_SECONDS = env_int("TASKS_BACKOFF_MAX_SECONDS", default=900, minimum=1)
+# Celery: a task is killed after the time limit, which must stay under the queue's visibility timeout, or SQS
+# would hand the message to a second worker while the first still runs it.
+TASKS_TIME_LIMIT_SECONDS = env_int("TASKS_TIME_LIMIT_SECONDS", default=300, minimum=1)
+TASKS_VISIBILITY_TIMEOUT_SECONDS = env_int("TASKS_VISIBILITY_TIMEOUT_SECONDS", default=1800, minimum=1)
+if TASKS_TIME_LIMIT_SECONDS >= TASKS_VISIBILITY_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "TASKS_TIME_LIMIT_SECONDS must be below TASKS_VISIBILITY_TIMEOUT_SECONDS: lower the limit or raise the timeout."
+    )
+if TASKS_CONSUMER == "none" or not TASKS_QUEUE_URL:
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+else:
+    TASKS = {
+        "default": {
+            "BACKEND": f"{{ cookiecutter.project_slug }}.background.backend_{TASKS_CONSUMER}.QueueBackend",
+            "OPTIONS": {"QUEUE_URL": TASKS_QUEUE_URL},
+        }
+    }
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -41,6 +68,7 @@ INSTALLED_APPS = [
     "axes",
     "{{ cookiecutter.project_slug }}.database",
     "{{ cookiecutter.project_slug }}.notes",
+    *(["{{ cookiecutter.project_slug }}.background"] if TASKS_CONSUMER != "none" else []),
 ]
 
 MIDDLEWARE = [

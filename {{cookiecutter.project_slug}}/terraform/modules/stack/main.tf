@@ -117,6 +117,11 @@ locals {
     # The app's metrics (monitoring.tf alarms on them); METRICS_SERVICE keeps its default, web.
     METRICS_NAMESPACE   = local.deploy.project
     METRICS_ENVIRONMENT = var.environment
+    # Background tasks: tasks_queue.tf and the consumer's file (tasks_lambda.tf, tasks_celery.tf or tasks_none.tf).
+    TASKS_QUEUE_URL                  = local.tasks_queue_url
+    TASKS_DEAD_LETTER_QUEUE_URL      = local.tasks_dead_letter_queue_url
+    TASKS_VISIBILITY_TIMEOUT_SECONDS = local.tasks_visibility_timeout_seconds
+    TASKS_TIME_LIMIT_SECONDS         = local.tasks_time_limit_seconds
   }
 
   # The database password is never injected: RDS rotates the master password, and a value read at task start

@@ -38,3 +38,17 @@ def test_admin_lists_and_searches_notes(admin_client, notes):
     response = admin_client.get(reverse("admin:notes_note_changelist"), {"q": "Note 1"})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [notes[1]]
+
+
+def test_export_answers_202_and_the_task_fills_it_in(client, notes):
+    # Without a queue (as in tests) the task runs inline, so the export is done when the view answers.
+    response = client.post(reverse("notes:exports"))
+    assert response.status_code == 202
+    assert response["Location"] == response.json()["url"]
+    export = client.get(response["Location"]).json()
+    assert export["status"] == "done"
+    assert [note["title"] for note in export["notes"]] == ["Note 2", "Note 1", "Note 0"]
+
+
+def test_export_refuses_get(client, db):
+    assert client.get(reverse("notes:exports")).status_code == 405

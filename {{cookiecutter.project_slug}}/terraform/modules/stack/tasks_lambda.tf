@@ -1,0 +1,33 @@
+# async_consumer = lambda: the task queue's consumer is a Lambda function running the app's image (`lambda` role).
+variable "tasks_function_timeout_seconds" {
+  description = "Timeout of the task function; the queue's visibility timeout is six times this."
+  type        = number
+  default     = 120
+}
+
+variable "tasks_function_concurrency" {
+  description = "Most concurrent invocations of the task function (each holds database connections)."
+  type        = number
+  default     = 10
+}
+
+locals {
+  tasks_consumer_timeout_seconds = var.tasks_function_timeout_seconds
+  # Celery's limit; the function's timeout bounds a task here.
+  tasks_time_limit_seconds = ""
+}
+
+module "tasks_lambda" {
+  source = "../lambda_consumer"
+
+  function_name         = local.names.functions.tasks
+  image_uri             = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
+  timeout_seconds       = var.tasks_function_timeout_seconds
+  maximum_concurrency   = var.tasks_function_concurrency
+  environment           = merge(local.app_environment, local.service_environment)
+  queue_arn             = module.tasks_queue.arn
+  dead_letter_queue_arn = module.tasks_queue.dead_letter_arn
+  subnet_ids            = module.network.private_subnet_ids
+  security_group_ids    = [module.ecs.security_group_id]
+  kms_key_arn           = aws_kms_key.this.arn
+}
