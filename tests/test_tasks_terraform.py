@@ -75,7 +75,8 @@ def test_the_lambda_function_runs_the_lambda_role_and_reports_partial_failures(g
     stack = tf.load_dir(project / STACK)
     call = tf.labelled(stack, "module")["tasks_lambda"]
     assert call["function_name"] == "${local.names.functions.tasks}"
-    assert call["environment"] == "${merge(local.app_environment, local.service_environment)}"
+    environment = "${merge(local.app_environment, local.service_environment, local.tasks_function_secrets)}"
+    assert call["environment"] == environment
     module = tf.load_dir(project / "terraform/modules/lambda_consumer")
     variables = tf.labelled(module, "variable")
     assert variables["command"]["default"] == ["lambda"]
@@ -97,3 +98,25 @@ def test_the_web_role_may_only_send_to_the_queue(generated):
     statements = document["statement"]
     sqs_actions = {a for s in statements for a in s["actions"] if a.startswith("sqs:")}
     assert sqs_actions == {"sqs:SendMessage"}
+
+
+def test_the_lambda_function_reads_the_secrets_ecs_injects_and_connects_as_the_app_role(generated):
+    """Lambda cannot inject secrets: the function gets <NAME>_SECRET_ARN for each secret ECS injects, the settings
+    read every one of them through env_secret, and the function's role may read exactly those and connect to the
+    database as the app's user."""
+    project = generated(async_consumer="lambda")
+    stack = tf.load_dir(project / STACK)
+    app_secrets = next(block["app_secrets"] for block in stack["locals"] if "app_secrets" in block)
+    settings = (project / "config" / "settings.py").read_text()
+    assert set(re.findall(r'env_secret\(\s*"(\w+)"', settings)) == set(app_secrets)
+    lambda_locals = next(block for block in stack["locals"] if "tasks_function_secrets" in block)
+    assert "_SECRET_ARN" in lambda_locals["tasks_function_secrets"]
+    call = tf.labelled(stack, "module")["tasks_lambda"]
+    assert call["secret_arns"] == "${values(local.app_secrets)}"
+    assert call["database_connect_arn"] == "${module.iam.database_connect_arn}"
+    assert call["permissions_boundary_arn"] == "${local.permissions_boundary_arn}"
+    module = tf.load_dir(project / "terraform/modules/lambda_consumer")
+    [document] = [body for type_, name, body in tf.blocks(module, "data") if name == "consume"]
+    granted = {action: statement["resources"] for statement in document["statement"] for action in statement["actions"]}
+    assert granted["rds-db:connect"] == ["${var.database_connect_arn}"]
+    assert granted["secretsmanager:GetSecretValue"] == "${var.secret_arns}"

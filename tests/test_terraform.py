@@ -38,7 +38,7 @@ MODULE_FILES = ["main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.
 # An environment is its state, its sizes and its deployment's values: everything else is the stack's.
 ENVIRONMENT_FILES = {"README.md", "backend.tf", "main.tf", "moved.tf", "variables.tf", "terraform.tfvars.example"}
 STACK = "modules/stack"
-ENV_FUNCTIONS = {"env_str", "env_bool", "env_int", "env_list", "env_choice"}
+ENV_FUNCTIONS = {"env_str", "env_secret", "env_bool", "env_int", "env_list", "env_choice"}
 # Settings production cannot run without, or that carry the secrets.
 PRODUCTION_REQUIRED = {
     "SECRET_KEY",

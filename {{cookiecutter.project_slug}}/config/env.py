@@ -45,6 +45,27 @@ def env_str(name: str, default: str | None = None, *, required_because: str = ""
     return default
 
 
+def env_secret(name: str, default: str | None = None, *, required_because: str = "") -> str:
+    """NAME, or where only NAME_SECRET_ARN is set, that Secrets Manager secret's string, read once at start-up.
+
+    ECS injects secrets as environment variables when a task starts; Lambda cannot, so the task function gets
+    the secrets' ARNs instead (terraform/modules/stack/tasks_lambda.tf).
+    """
+    arn = os.environ.get(f"{name}_SECRET_ARN", "")
+    if os.environ.get(name) or not arn:
+        return env_str(name, default, required_because=required_because)
+    import boto3  # imported here: only functions that read secrets this way pay for importing boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = boto3.client("secretsmanager", region_name=os.environ.get("AWS_REGION") or None)
+        return client.get_secret_value(SecretId=arn)["SecretString"]
+    except (BotoCoreError, ClientError) as error:
+        raise ImproperlyConfigured(
+            f"{name}_SECRET_ARN: cannot read {arn} ({error}); check the ARN and that the role may read it."
+        ) from error
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name, "").strip().lower()
     if not value:

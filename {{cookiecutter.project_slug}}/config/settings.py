@@ -13,14 +13,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from psycopg_pool import ConnectionPool
 
-from config.env import env_bool, env_choice, env_int, env_list, env_str, read_dotenv
+from config.env import env_bool, env_choice, env_int, env_list, env_secret, env_str, read_dotenv
 from {{ cookiecutter.project_slug }}.observability import names
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 read_dotenv(Path(env_str("DOTENV_PATH", default=str(BASE_DIR / ".env"))))
 
 DEBUG = env_bool("DEBUG", default=False)
-SECRET_KEY = env_str(
+SECRET_KEY = env_secret(
     "SECRET_KEY",
     default="django-insecure-local-development-only" if DEBUG else None,
     required_because="required when DEBUG is off; generate one with `make secret`",
@@ -183,7 +183,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default=""),
             "OPTIONS": {
-                "PASSWORD": env_str("REDIS_PASSWORD", default="") or None,
+                "PASSWORD": env_secret("REDIS_PASSWORD", default="") or None,
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
                 "IGNORE_EXCEPTIONS": True,

@@ -1,9 +1,11 @@
 import os
 
+import boto3
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from moto import mock_aws
 
-from config.env import env_bool, env_choice, env_int, env_list, env_str, read_dotenv
+from config.env import env_bool, env_choice, env_int, env_list, env_secret, env_str, read_dotenv
 
 
 @pytest.mark.parametrize(
@@ -68,3 +70,25 @@ def test_read_dotenv_rejects_a_bad_line_by_number_and_applies_nothing(monkeypatc
     with pytest.raises(ImproperlyConfigured, match=r"^\.env line 2: expected KEY=value"):
         read_dotenv(dotenv)
     assert "GOOD_BEFORE_BAD" not in os.environ
+
+
+@mock_aws
+def test_env_secret_reads_the_secret_a_function_names_by_arn(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = secrets.create_secret(Name="app/django-secret-key", SecretString="from-secrets-manager")["ARN"]
+    monkeypatch.setenv("SECRET_KEY_SECRET_ARN", arn)
+    assert env_secret("SECRET_KEY") == "from-secrets-manager"
+    # A value in the environment (ECS injected it) wins; nothing is read.
+    monkeypatch.setenv("SECRET_KEY", "injected")
+    assert env_secret("SECRET_KEY") == "injected"
+
+
+@mock_aws
+def test_env_secret_names_the_variable_when_the_secret_cannot_be_read(monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("SECRET_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing")
+    with pytest.raises(ImproperlyConfigured, match="^SECRET_KEY_SECRET_ARN: cannot read"):
+        env_secret("SECRET_KEY")

@@ -93,12 +93,16 @@ resource "aws_iam_role" "task" {
   assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
+locals {
+  database_connect_arn = "arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:dbuser:${var.database_resource_id}/${var.database_user}"
+}
+
 data "aws_iam_policy_document" "task" {
   # IAM database authentication: a token per new connection, as the app's own database role and no other.
   statement {
     sid       = "ConnectAsTheAppRole"
     actions   = ["rds-db:connect"]
-    resources = ["arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:dbuser:${var.database_resource_id}/${var.database_user}"]
+    resources = [local.database_connect_arn]
   }
 
   dynamic "statement" {

@@ -27,3 +27,8 @@ output "one_off_task_role_name" {
   description = "Name of the one-off task role."
   value       = aws_iam_role.one_off_task.name
 }
+
+output "database_connect_arn" {
+  description = "The app's database user (rds-db:connect resource), for other roles that run the app."
+  value       = local.database_connect_arn
+}

@@ -31,6 +31,16 @@ data "aws_iam_policy_document" "consume" {
     resources = [var.dead_letter_queue_arn]
   }
   statement {
+    sid       = "ConnectAsTheAppRole"
+    actions   = ["rds-db:connect"]
+    resources = [var.database_connect_arn]
+  }
+  statement {
+    sid       = "ReadTheAppSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = var.secret_arns
+  }
+  statement {
     sid       = "EncryptedQueuesAndEnvironment"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]

@@ -85,3 +85,13 @@ variable "permissions_boundary_arn" {
   type        = string
   default     = null
 }
+
+variable "database_connect_arn" {
+  description = "rds-db:connect resource of the app's database user (IAM database authentication)."
+  type        = string
+}
+
+variable "secret_arns" {
+  description = "Secrets Manager secrets the app reads at a cold start (Lambda cannot inject them as ECS does)."
+  type        = list(string)
+}
