@@ -90,5 +90,5 @@ def test_env_secret_names_the_variable_when_the_secret_cannot_be_read(monkeypatc
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("SECRET_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing")
-    with pytest.raises(ImproperlyConfigured, match="^SECRET_KEY_SECRET_ARN: cannot read"):
+    with pytest.raises(ImproperlyConfigured, match=r"^SECRET_KEY_SECRET_ARN: cannot read"):
         env_secret("SECRET_KEY")

@@ -4,17 +4,15 @@
  "enqueued_at": "2026-01-01T00:00:00+00:00", "correlation_id": "..."}
 """
 
-import contextvars
 import json
 import uuid
 from dataclasses import dataclass
 
+from ..observability import context
+
 VERSION = 1
 # SQS's size limit for a message body (the queue's maximum_message_size in terraform).
 MAX_BYTES = 262_144
-
-# The correlation id of the work in progress: a task enqueued while another runs carries the same one.
-correlation_id = contextvars.ContextVar("correlation_id", default="")
 
 
 class EnvelopeError(ValueError):
@@ -62,4 +60,6 @@ class Envelope:
 
 
 def new_correlation_id() -> str:
-    return correlation_id.get() or uuid.uuid4().hex
+    """The request id of the work in progress (a request, or a task that enqueues another), so one id follows
+    a piece of work from the request into every task it causes and their log lines."""
+    return context.request_id.get() or uuid.uuid4().hex

@@ -9,6 +9,7 @@ from django.tasks import task_backends
 from django.tasks.exceptions import InvalidTask
 from django.utils import timezone
 
+from ...observability import context
 from ..backend import QueueBackendBase
 from ..envelope import MAX_BYTES, Envelope, EnvelopeError
 from .tasks import make_note
@@ -101,3 +102,12 @@ def test_envelopes_of_another_version_are_refused():
         Envelope.from_json('{"version": 2}')
     with pytest.raises(EnvelopeError, match="not JSON"):
         Envelope.from_json("nope")
+
+
+def test_the_envelope_carries_the_request_id_it_was_enqueued_under(backend, transactional_db):
+    with context.bind("req-42"):
+        make_note.enqueue("traced")
+    make_note.enqueue("untraced")
+    [(traced, _), (untraced, _)] = backend.sent
+    assert traced["correlation_id"] == "req-42"
+    assert untraced["correlation_id"] not in ("", "req-42")
