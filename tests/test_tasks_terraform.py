@@ -120,3 +120,15 @@ def test_the_lambda_function_reads_the_secrets_ecs_injects_and_connects_as_the_a
     granted = {action: statement["resources"] for statement in document["statement"] for action in statement["actions"]}
     assert granted["rds-db:connect"] == ["${var.database_connect_arn}"]
     assert granted["secretsmanager:GetSecretValue"] == "${var.secret_arns}"
+
+
+def test_monitoring_alarms_on_the_queue_the_stack_creates(rendered):
+    call = tf.labelled(rendered["stack"], "module")["monitoring"]
+    assert call["queue_name"] == "${local.tasks_queue_name}"
+    assert call["dead_letter_queue_name"] == "${local.tasks_dead_letter_queue_name}"
+    names = next(block for block in rendered["stack"]["locals"] if "tasks_queue_name" in block)
+    if rendered["consumer"] == "none":
+        assert (names["tasks_queue_name"], names["tasks_dead_letter_queue_name"]) == (None, None)
+    else:
+        assert names["tasks_queue_name"] == "${module.tasks_queue.name}"
+        assert names["tasks_dead_letter_queue_name"] == "${module.tasks_queue.dead_letter_name}"

@@ -18,6 +18,11 @@ output "dead_letter_url" {
   value       = aws_sqs_queue.dead_letter.id
 }
 
+output "dead_letter_name" {
+  description = "Name of the dead-letter queue, for CloudWatch metrics."
+  value       = aws_sqs_queue.dead_letter.name
+}
+
 output "dead_letter_arn" {
   description = "ARN of the dead-letter queue."
   value       = aws_sqs_queue.dead_letter.arn

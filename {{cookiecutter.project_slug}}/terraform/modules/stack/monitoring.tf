@@ -14,6 +14,8 @@ module "monitoring" {
   load_balancer_resource_label = module.alb.resource_label
   db_instance_arn              = module.rds.instance_arn
   container_log_group_names    = [module.ecs.log_group_name]
+  queue_name                   = local.tasks_queue_name
+  dead_letter_queue_name       = local.tasks_dead_letter_queue_name
   kms_key_arn                  = aws_kms_key.this.arn
   slack_workspace_id           = var.slack_workspace_id
   slack_channel_id             = var.slack_channel_id

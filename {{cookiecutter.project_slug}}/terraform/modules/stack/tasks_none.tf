@@ -5,4 +5,7 @@ locals {
   tasks_dead_letter_queue_url      = ""
   tasks_visibility_timeout_seconds = ""
   tasks_time_limit_seconds         = ""
+  # No queue: monitoring.tf creates no queue alarms.
+  tasks_queue_name             = null
+  tasks_dead_letter_queue_name = null
 }

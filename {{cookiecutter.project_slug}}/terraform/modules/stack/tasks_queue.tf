@@ -19,6 +19,9 @@ locals {
   tasks_queue_url                  = module.tasks_queue.url
   tasks_dead_letter_queue_url      = module.tasks_queue.dead_letter_url
   tasks_visibility_timeout_seconds = tostring(module.tasks_queue.visibility_timeout_seconds)
+  # monitoring.tf alarms on the queue's backlog and on anything in its dead-letter queue.
+  tasks_queue_name             = module.tasks_queue.name
+  tasks_dead_letter_queue_name = module.tasks_queue.dead_letter_name
 }
 
 # The app enqueues from its tasks (web and, with Celery, the worker): only SendMessage, only on this queue.
