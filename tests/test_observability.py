@@ -266,9 +266,11 @@ def test_the_stack_gives_the_app_and_the_module_one_namespace_and_environment(pr
     call = tf.labelled(stack, "module")["monitoring"]
     assert call["metrics_namespace"] == "${local.app_environment.METRICS_NAMESPACE}"
     assert call["environment"] == environment["METRICS_ENVIRONMENT"] == "${var.environment}"
-    # METRICS_SERVICE is left to the settings' default, the Service the alarms watch.
+    # METRICS_SERVICE is each role's own (task_environment); the alarms watch the web role's, which is also the
+    # settings' default.
     assert "METRICS_SERVICE" not in environment
-    assert call["web_role"] == app_names(project)["DEFAULT_SERVICE"]
+    assert "{METRICS_SERVICE = role}" in tf.locals_of(stack)["task_environment"]
+    assert call["web_role"] == app_names(project)["DEFAULT_SERVICE"] == "web"
 
 
 def test_web_deployments_roll_back_on_the_5xx_rate_and_latency_alarms(project):

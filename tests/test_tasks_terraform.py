@@ -75,7 +75,7 @@ def test_the_lambda_function_runs_the_lambda_role_and_reports_partial_failures(g
     stack = tf.load_dir(project / STACK)
     call = tf.labelled(stack, "module")["tasks_lambda"]
     assert call["function_name"] == "${local.names.functions.tasks}"
-    environment = "${merge(local.app_environment, local.service_environment, local.tasks_function_secrets)}"
+    environment = "${merge(local.app_environment, local.service_environment, local.tasks_function_environment)}"
     assert call["environment"] == environment
     module = tf.load_dir(project / "terraform/modules/lambda_consumer")
     variables = tf.labelled(module, "variable")
@@ -109,8 +109,8 @@ def test_the_lambda_function_reads_the_secrets_ecs_injects_and_connects_as_the_a
     app_secrets = next(block["app_secrets"] for block in stack["locals"] if "app_secrets" in block)
     settings = (project / "config" / "settings.py").read_text()
     assert set(re.findall(r'env_secret\(\s*"(\w+)"', settings)) == set(app_secrets)
-    lambda_locals = next(block for block in stack["locals"] if "tasks_function_secrets" in block)
-    assert "_SECRET_ARN" in lambda_locals["tasks_function_secrets"]
+    lambda_locals = next(block for block in stack["locals"] if "tasks_function_environment" in block)
+    assert "_SECRET_ARN" in lambda_locals["tasks_function_environment"]
     call = tf.labelled(stack, "module")["tasks_lambda"]
     assert call["secret_arns"] == "${values(local.app_secrets)}"
     assert call["database_connect_arn"] == "${module.iam.database_connect_arn}"

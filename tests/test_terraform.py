@@ -477,17 +477,23 @@ def container_environment(configs, deploy):
     containers = re.sub(r"\s+", " ", task["container_definitions"])
     assert "environment = local.environment[each.key]" in containers
     assert "secrets = local.secrets" in containers
-    # task_environment: every service gets the services' values, every one-off task the one-off tasks'.
+    # task_environment: every service gets the services' values, every one-off task the one-off tasks', and each
+    # its own METRICS_SERVICE (the Service dimension of its metrics).
     assert stack["task_environment"] == (
-        "${merge({for role in keys(local.names.services) : role => local.service_environment}, "
-        "{for role in keys(local.names.one_off_tasks) : role => local.one_off_task_environment})}"
+        "${merge({for role in keys(local.names.services) : role => "
+        "merge(local.service_environment, {METRICS_SERVICE = role})}, "
+        "{for role in keys(local.names.one_off_tasks) : role => "
+        "merge(local.one_off_task_environment, {METRICS_SERVICE = role})})}"
     )
     names = deploy["environments"]["staging"]
     roles = {
         **{r: "service_environment" for r in names["services"]},
         **{r: "one_off_task_environment" for r in names["one_off_tasks"]},
     }
-    return {role: ({**stack["app_environment"], **stack[own]}, stack["app_secrets"]) for role, own in roles.items()}
+    return {
+        role: ({**stack["app_environment"], **stack[own], "METRICS_SERVICE": role}, stack["app_secrets"])
+        for role, own in roles.items()
+    }
 
 
 def test_every_container_gets_exactly_what_django_reads(configs, project, deploy):
@@ -510,6 +516,7 @@ def test_every_container_gets_exactly_what_django_reads(configs, project, deploy
         # The metric dimensions the alarms filter on are the ones the app is told to write.
         assert plain["METRICS_ENVIRONMENT"] == "${var.environment}"
         assert plain["METRICS_NAMESPACE"] == "${local.deploy.project}"
+        assert plain["METRICS_SERVICE"] == role
         assert "DATABASE_PASSWORD" not in secrets, "a password injected at task start goes stale when RDS rotates it"
 
 

@@ -114,7 +114,7 @@ locals {
     REDIS_URL            = "rediss://${module.redis.primary_endpoint_address}:${module.redis.port}/0"
     LOG_LEVEL            = var.log_level
     AWS_REGION           = data.aws_region.current.region
-    # The app's metrics (monitoring.tf alarms on them); METRICS_SERVICE keeps its default, web.
+    # The app's metrics (monitoring.tf alarms on them); METRICS_SERVICE is each role's own, below.
     METRICS_NAMESPACE   = local.deploy.project
     METRICS_ENVIRONMENT = var.environment
     # Background tasks: tasks_queue.tf and the consumer's file (tasks_lambda.tf, tasks_celery.tf or tasks_none.tf).
@@ -143,9 +143,10 @@ locals {
     DATABASE_APP_USER   = local.database_app_user
   }
 
+  # METRICS_SERVICE: each role's metrics and log lines carry its own Service dimension (web, worker, migrate).
   task_environment = merge(
-    { for role in keys(local.names.services) : role => local.service_environment },
-    { for role in keys(local.names.one_off_tasks) : role => local.one_off_task_environment },
+    { for role in keys(local.names.services) : role => merge(local.service_environment, { METRICS_SERVICE = role }) },
+    { for role in keys(local.names.one_off_tasks) : role => merge(local.one_off_task_environment, { METRICS_SERVICE = role }) },
   )
 
   app_secrets = {

@@ -17,7 +17,10 @@ locals {
   tasks_time_limit_seconds = ""
   # Lambda cannot inject secrets as ECS does: the function gets their ARNs, and config/env.py reads
   # <NAME>_SECRET_ARN at a cold start where ECS would have set <NAME>.
-  tasks_function_secrets = { for name, arn in local.app_secrets : "${name}_SECRET_ARN" => arn }
+  tasks_function_environment = merge(
+    { for name, arn in local.app_secrets : "${name}_SECRET_ARN" => arn },
+    { METRICS_SERVICE = "tasks" },
+  )
 }
 
 module "tasks_lambda" {
@@ -27,7 +30,7 @@ module "tasks_lambda" {
   image_uri                = "${data.aws_ecr_repository.app.repository_url}:${var.image_tag}"
   timeout_seconds          = var.tasks_function_timeout_seconds
   maximum_concurrency      = var.tasks_function_concurrency
-  environment              = merge(local.app_environment, local.service_environment, local.tasks_function_secrets)
+  environment              = merge(local.app_environment, local.service_environment, local.tasks_function_environment)
   secret_arns              = values(local.app_secrets)
   database_connect_arn     = module.iam.database_connect_arn
   permissions_boundary_arn = local.permissions_boundary_arn
