@@ -556,10 +556,11 @@ def test_only_the_app_task_role_connects_and_only_as_the_app_role(configs, deplo
         if "rds-db:connect" in s["actions"]
     ]
     assert [name for name, _ in connect] == ["task"]
-    assert connect[0][1]["resources"] == [
+    assert connect[0][1]["resources"] == ["${local.database_connect_arn}"]
+    assert tf.locals_of(iam)["database_connect_arn"] == (
         "arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:"
         "${data.aws_caller_identity.current.account_id}:dbuser:${var.database_resource_id}/${var.database_user}"
-    ]
+    )
     policies = {n: b for t, n, b in tf.blocks(iam, "resource") if t == "aws_iam_role_policy"}
     assert policies["task"]["policy"] == "${data.aws_iam_policy_document.task.json}"
     assert policies["one_off_task"]["policy"] == "${data.aws_iam_policy_document.one_off_task.json}"
