@@ -54,18 +54,21 @@ def test_virtualenv_runs_the_chosen_python(project):
     assert version.stdout.strip() == project["combo"]["python_version"]
 
 
-def test_own_suite_passes_on_postgresql_and_redis(project):
-    result = make(project, "test", ARGS="-p no:cacheprovider -q")
-    summary = [line for line in result.stdout.splitlines() if re.search(r" in [\d.]+s", line)][-1]
-    # Nothing failed, errored or was skipped: only "N passed in Xs" is accepted.
-    assert re.fullmatch(r"\d+ passed in [\d.]+s( \([\d:]+\))?", summary), summary
-
-
-def test_own_suite_leaves_no_keys_in_redis(project):
-    """The suite runs on the shared Redis: whatever it caches (readiness probes, sessions) is gone afterwards,
-    whether it passed or not (test_own_suite_passes_on_postgresql_and_redis judges that)."""
+@pytest.fixture(scope="module")
+def suite(project):
+    """The project's own suite, run once per combination through `make test` (pass or fail: the tests judge)."""
     make_test = ["make", "test", f"VENV={project['venv']}", "ARGS=-p no:cacheprovider -q"]
-    run(make_test, cwd=project["path"], env=project["env"], check=False)
+    return run(make_test, cwd=project["path"], env=project["env"], check=False)
+
+
+def test_own_suite_passes_on_postgresql_and_redis(suite):
+    summary = [line for line in suite.stdout.splitlines() if re.search(r" in [\d.]+s", line)][-1]
+    # Nothing failed, errored or was skipped: only "N passed in Xs" is accepted.
+    assert re.fullmatch(r"\d+ passed in [\d.]+s( \([\d:]+\))?", summary), suite.stdout[-3000:]
+
+
+def test_own_suite_leaves_no_keys_in_redis(project, suite):
+    """The suite runs on the shared Redis: whatever it caches (readiness probes, sessions) is gone afterwards."""
     prefix = project["env"]["CACHE_KEY_PREFIX"]
     python = project["venv"] / "bin" / "python"
     keys = run([python, "-c", f"import redis; print(redis.from_url({REDIS_URL!r}).keys('*{prefix}*'))"])
