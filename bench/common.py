@@ -27,14 +27,6 @@ def observability_middleware():
     return None
 
 
-def tasks_code():
-    """The generated project's background-task code (django.tasks backends), once it exists."""
-    for path in SOURCE.rglob("*.py"):
-        if "TASKS" in path.read_text(errors="replace") and "django.tasks" in path.read_text(errors="replace"):
-            return path.relative_to(TEMPLATE)
-    return None
-
-
 def machine():
     """Where the numbers came from: CPUs, load, kernel, Python, git commit."""
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []

@@ -16,7 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
-from common import RESULTS, machine, not_yet, tasks_code
+from common import RESULTS, machine
 
 PARTS = ["web", "image", "template", "tasks"]
 FULL = {"rounds": 5, "duration": 15, "connections": 32, "threads": 2, "workers": 2, "pause": 2.0, "repeats": 5}
@@ -47,13 +47,6 @@ def arguments(argv):
     return options
 
 
-def tasks_part(options):
-    return {
-        "rows": [],
-        "notes": [not_yet("tasks: enqueue-to-done latency and time to drain 1,000 tasks", tasks_code())],
-    }
-
-
 def part_module(name):
     if name == "web":
         import web
@@ -67,7 +60,9 @@ def part_module(name):
         import template
 
         return template.measure, template.markdown
-    return tasks_part, None
+    import tasks
+
+    return tasks.measure, tasks.markdown
 
 
 def report(results):
