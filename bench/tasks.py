@@ -50,8 +50,8 @@ def notes(project, env, prefix):
     out = project.python(
         f"""
         from django.apps import apps
-        for title, created in apps.get_model("notes", "Note").objects.filter(title__startswith={prefix!r})
-            .values_list("title", "created_at"):
+        found = apps.get_model("notes", "Note").objects.filter(title__startswith={prefix!r})
+        for title, created in found.values_list("title", "created_at"):
             print(title, created.timestamp(), sep="\\t")
         """,
         env,
