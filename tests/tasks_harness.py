@@ -196,10 +196,24 @@ class Queues:
         }
 
 
-def enqueue(project, env, *calls):
-    """Enqueue each (task name, args) of tests/stand_ins/queued_tasks.py through the project's backend."""
-    lines = [f"from {TASKS} import *"] + [f"{name}.enqueue(*{args!r})" for name, args in calls]
+def enqueue(project, env, *calls, request_id=None):
+    """Enqueue each (task name, args) of tests/stand_ins/queued_tasks.py through the project's backend, under
+    REQUEST_ID as a request would (the observability context) when one is given."""
+    lines = [f"from {TASKS} import *", f"from {project.path.name}.observability import context"]
+    lines.append(f"with context.bind({request_id!r}):")
+    lines += [f"    {name}.enqueue(*{args!r})" for name, args in calls]
     project.python("\n".join(lines), env)
+
+
+def logged_with_request_id(log, request_id):
+    """The JSON log lines in LOG that carry REQUEST_ID (a consumer's output mixes in other lines)."""
+    found = []
+    for line in log.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line[line.index("{") :]) if "{" in line else None
+            if isinstance(record, dict) and record.get("request_id") == request_id:
+                found.append(record)
+    return found
 
 
 def lambda_rie():

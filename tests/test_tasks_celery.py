@@ -8,7 +8,7 @@ import time
 import pytest
 from project import PYTHONS
 from services import moto_server
-from tasks_harness import WAIT, Project, Queues, celery_worker, enqueue, kill
+from tasks_harness import WAIT, Project, Queues, celery_worker, enqueue, kill, logged_with_request_id
 
 MAX_RECEIVE_COUNT = 3
 
@@ -37,12 +37,15 @@ def env(project, queues):
     return project.base_env | queues.env | {"TASKS_VISIBILITY_TIMEOUT_SECONDS": "10", "TASKS_TIME_LIMIT_SECONDS": "9"}
 
 
-def test_an_enqueued_task_runs_once_end_to_end(project, env, queues, tmp_path):
+def test_an_enqueued_task_runs_once_end_to_end_under_the_request_id_it_was_enqueued_with(
+    project, env, queues, tmp_path
+):
     with celery_worker(project, env, tmp_path / "worker.log") as worker:
-        enqueue(project, env, ("make_note", ["celery ran"]))
+        enqueue(project, env, ("make_note", ["celery ran"]), request_id="req-celery-1")
         project.wait_for_notes(env, "celery ran", process=worker)
         queues_empty(queues)
     assert project.attempts_of("celery ran") == 1
+    assert logged_with_request_id(tmp_path / "worker.log", "req-celery-1")
 
 
 def test_a_failing_task_is_retried_after_a_backoff_and_then_succeeds(project, env, queues, tmp_path):

@@ -6,7 +6,7 @@ import json
 import pytest
 from project import PYTHONS
 from services import moto_requests, moto_server, moto_start_recording
-from tasks_harness import Project, Queues, enqueue, lambda_function
+from tasks_harness import Project, Queues, enqueue, lambda_function, logged_with_request_id
 
 MAX_RECEIVE_COUNT = 3
 
@@ -41,11 +41,13 @@ def invoke(project, env, tmp_path):
         yield invoke
 
 
-def test_the_view_enqueues_the_documented_envelope_and_the_function_builds_the_export(project, env, queues, invoke):
+def test_the_view_enqueues_the_documented_envelope_and_the_function_builds_the_export(
+    project, env, queues, invoke, tmp_path
+):
     export_id = project.value(
         """
         from django.test import Client
-        response = Client().post("/exports/")
+        response = Client().post("/exports/", headers={"X-Request-ID": "req-export-1"})
         assert response.status_code == 202, response.status_code
         print(response.json()["id"])
         """,
@@ -56,7 +58,10 @@ def test_the_view_enqueues_the_documented_envelope_and_the_function_builds_the_e
     assert set(body) == {"version", "task", "args", "kwargs", "task_id", "enqueued_at", "correlation_id"}
     assert (body["version"], body["args"], body["kwargs"]) == (1, [int(export_id)], {})
     assert body["task"].endswith(".notes.tasks.build_export")
+    # One id follows the work: the request's id travels in the envelope into the function's log lines.
+    assert body["correlation_id"] == "req-export-1"
     assert queues.deliver(invoke, [message]) == {"batchItemFailures": []}
+    assert logged_with_request_id(tmp_path / "lambda.log", "req-export-1")
     status = project.value(
         f"from django.test import Client\nprint(Client().get('/exports/{export_id}/').json()['status'])", env
     )
