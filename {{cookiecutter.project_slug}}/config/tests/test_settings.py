@@ -54,7 +54,9 @@ def variables_read():
     names = set()
     for path in [*(ROOT / "config").glob("*.py"), ROOT / "gunicorn.conf.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "").startswith("env_") and node.args:
+            # A literal name is a variable read; env.py's helpers pass theirs on as a parameter.
+            call = isinstance(node, ast.Call) and getattr(node.func, "id", "").startswith("env_") and node.args
+            if call and isinstance(node.args[0], ast.Constant):
                 names.add(node.args[0].value)
     return names
 
