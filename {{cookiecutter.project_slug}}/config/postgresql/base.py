@@ -60,9 +60,21 @@ class CappedBackoff(AttemptWithBackoff):
         self.delay = min(self.delay, self.MAX_DELAY)
 
 
-class CappedBackoffPool(ConnectionPool):
+class RecoveringPool(ConnectionPool):
+    """psycopg_pool's ConnectionPool, quicker to recover from a database restart or failover."""
+
     def _add_connection(self, attempt, growing=False):
         return super()._add_connection(attempt or CappedBackoff(timeout=self.reconnect_timeout), growing)
+
+    def _check_connection(self, conn):
+        try:
+            super()._check_connection(conn)
+        except Exception:
+            # A restart or failover kills every pooled connection at once. Left alone, a request would meet
+            # them one after another, with the pool's back-off (0, 1, 2 s ...) between them, and run out of
+            # DATABASE_POOL_TIMEOUT; checking every idle one now leaves it to wait only for a new connection.
+            self.check()
+            raise
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -72,7 +84,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # Django builds a plain ConnectionPool with no way to choose the class; the subclass adds behaviour
         # only, no state, so the unopened pool is switched to it before first use.
         if type(pool) is ConnectionPool:
-            pool.__class__ = CappedBackoffPool
+            pool.__class__ = RecoveringPool
         return pool
 
     def __init__(self, settings_dict, *args, **kwargs):
