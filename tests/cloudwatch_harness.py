@@ -9,15 +9,11 @@ MetricDefinitions, each a `Name` whose value is a number or an array of at most 
 optional `Unit` from CloudWatch's set, an optional `StorageResolution` of 1 or 60).
 """
 
-import contextlib
 import json
 import os
 import re
 import subprocess
-import tempfile
 from pathlib import Path
-
-from services import free_port, wait_for_http
 
 # CloudWatch's StandardUnit values (PutMetricData / MetricDatum.Unit).
 UNITS = {
@@ -118,10 +114,11 @@ def parse_stdout(text):
 
 
 class Server:
-    def __init__(self, url, stdout_path, process):
+    """A served project (services.served_app) and the file its stdout and stderr go to."""
+
+    def __init__(self, url, stdout_path):
         self.url = url
         self.stdout_path = stdout_path
-        self.process = process
 
     def stdout(self):
         return Path(self.stdout_path).read_text()
@@ -140,27 +137,6 @@ def server_env(project, database, **extra):
         "PYTHONUNBUFFERED": "1",  # as in the image: every line reaches the file whole and at once
         **extra,
     }
-
-
-@contextlib.contextmanager
-def gunicorn(project, venv, env, workers=2):
-    """The project's web role as in the image: gunicorn.conf.py (uvicorn workers) serving config.asgi."""
-    port = free_port()
-    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
-    with tempfile.NamedTemporaryFile(suffix=".stdout") as stdout:
-        process = subprocess.Popen(
-            [venv / "bin" / "gunicorn", "-c", "gunicorn.conf.py", "config.asgi:application"],
-            cwd=project,
-            env=env,
-            stdout=stdout,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process)
-            yield Server(f"http://127.0.0.1:{port}", stdout.name, process)
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
 
 
 # CloudWatch dashboards: the body PutDashboard accepts (CloudWatch-Dashboard-Body-Structure), and terraform to

@@ -19,7 +19,7 @@ import cloudwatch_harness as cw
 import pytest
 import terraform_harness as tf
 from project import DEFAULT, make_venv, require, run
-from services import aws_env, moto_server
+from services import aws_env, moto_server, served_app
 
 STAND_IN = Path(__file__).parent / "stand_ins" / "forked_logging.py"
 STATUS_METRICS = {"2xx": "Status2xx", "3xx": "Status3xx", "4xx": "Status4xx", "5xx": "Status5xx"}
@@ -47,9 +47,10 @@ def database(project, venv, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def served(project, venv, database):
-    with cw.gunicorn(project, venv, cw.server_env(project, database)) as server:
-        yield server
+def served(project, venv, database, tmp_path_factory):
+    log = tmp_path_factory.mktemp("served") / "stdout"
+    with served_app(project, venv, cw.server_env(project, database, WEB_CONCURRENCY="2"), log) as url:
+        yield cw.Server(url, log)
 
 
 @pytest.fixture(scope="module")
