@@ -11,7 +11,6 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
-from psycopg_pool import ConnectionPool
 
 from config.env import env_bool, env_choice, env_int, env_list, env_secret, env_str, read_dotenv
 from {{ cookiecutter.project_slug }}.observability import names
@@ -158,9 +157,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "min_size": pool_min,
         "max_size": pool_max,
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
-        # A connection is checked when it leaves the pool, so one killed by a restart or failover is replaced
-        # instead of failing the request.
-        "check": ConnectionPool.check_connection,
+        # The backend (config/postgresql) also checks each connection as it leaves the pool, so one killed by a
+        # restart or failover is replaced instead of failing the request.
     }
     del options
 # The migrate task (as the master user) makes sure this role exists and may use the app's tables
@@ -284,7 +282,7 @@ LOGGING = {
         **(
             {
                 "cloudwatch": {
-                    "()": "{{ cookiecutter.project_slug }}.observability.logs.CloudWatchLogsHandler",
+                    "()": "{{ cookiecutter.project_slug }}.observability.cloudwatch_logs.CloudWatchLogsHandler",
                     "log_group_name": CLOUDWATCH_LOG_GROUP,
                     "formatter": "json",
                     "filters": ["request_context"],

@@ -90,8 +90,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, settings_dict, *args, **kwargs):
         super().__init__(settings_dict, *args, **kwargs)
         self.connection_class = connection_class_for(password_source(settings_dict))
-        if self.connection_class.source is not None and isinstance(settings_dict["OPTIONS"].get("pool"), dict):
-            settings_dict["OPTIONS"]["pool"].setdefault("connection_class", self.connection_class)
+        pool = settings_dict["OPTIONS"].get("pool")
+        if isinstance(pool, dict):
+            # Checked as it leaves the pool: a connection killed by a restart or failover is replaced instead of
+            # failing the request. Set here rather than in settings, so gunicorn's master never imports the pool.
+            pool.setdefault("check", ConnectionPool.check_connection)
+            if self.connection_class.source is not None:
+                pool.setdefault("connection_class", self.connection_class)
 
     def get_connection_params(self):
         params = super().get_connection_params()

@@ -1,14 +1,13 @@
 """Logging pieces for settings.LOGGING: request context on every record, JSON lines, and CloudWatch Logs shipping.
 
-The JSON formatter is python-json-logger's; this module only adds the request id, route and user id, and makes
-watchtower's handler safe to create before gunicorn or Celery fork.
+The JSON formatter is python-json-logger's; this module only adds the request id, route and user id. Shipping
+to CloudWatch Logs is in cloudwatch_logs.py, so processes that do not ship never import boto3 (half a second of
+every start).
 """
 
 import logging
 import os
 
-import boto3
-import watchtower
 from django.utils.functional import empty
 from pythonjsonlogger.json import JsonFormatter
 
@@ -67,34 +66,3 @@ class RequestContextFilter(logging.Filter):
         record.route = route
         record.user_id = user_id_of(request) if request is not None else None
         return True
-
-
-class CloudWatchLogsHandler(watchtower.CloudWatchLogHandler):
-    """watchtower's handler, safe across fork: each process gets its own client, queues and sender thread.
-
-    watchtower resets its queues in a forked child, but keeps the parent's boto3 client, whose connection pool
-    would then be shared by two processes; the client is made anew in each process instead. The log stream is
-    per host and process, so concurrent senders never write to one stream.
-    """
-
-    def __init__(self, log_group_name, **kwargs):
-        kwargs.setdefault("log_stream_name", "{machine_name}/{program_name}/{process_id}")
-        kwargs.setdefault("send_interval", 10)
-        kwargs.setdefault("create_log_group", False)  # terraform owns the group (retention, KMS)
-        super().__init__(log_group_name=log_group_name, boto3_client=self.new_client(), **kwargs)
-        self._pid = os.getpid()
-
-    @staticmethod
-    def new_client():
-        # AWS_REGION and AWS_ENDPOINT_URL come from the environment as for every other boto3 client.
-        return boto3.session.Session().client("logs")
-
-    def _at_fork_reinit(self):
-        super()._at_fork_reinit()
-        self.cwl_client = self.new_client()
-        self._pid = os.getpid()
-
-    def emit(self, message):
-        if getattr(self, "_pid", os.getpid()) != os.getpid():  # forked without the fork hooks (os.fork in C code)
-            self._at_fork_reinit()
-        super().emit(message)
