@@ -132,3 +132,42 @@ def test_monitoring_alarms_on_the_queue_the_stack_creates(rendered):
     else:
         assert names["tasks_queue_name"] == "${module.tasks_queue.name}"
         assert names["tasks_dead_letter_queue_name"] == "${module.tasks_queue.dead_letter_name}"
+
+
+def actions_granted_to(stack, role):
+    """Every action the stack's role policies on ROLE (an expression) grant, through its policy documents."""
+    documents = {name: body for type_, name, body in tf.blocks(stack, "data") if type_ == "aws_iam_policy_document"}
+    actions = set()
+    for type_, _, body in tf.blocks(stack, "resource"):
+        if type_ == "aws_iam_role_policy" and body["role"] == role:
+            document = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", body["policy"]).group(1)
+            actions |= {action for statement in documents[document]["statement"] for action in statement["actions"]}
+    return actions
+
+
+def test_the_web_role_may_only_enqueue_and_only_the_worker_consumes(rendered):
+    stack, deploy = rendered["stack"], rendered["deploy"]
+    web = {action for action in actions_granted_to(stack, "${local.names.task_role}") if action.startswith("sqs:")}
+    assert web <= {"sqs:SendMessage"}
+    service_roles = tf.locals_of(stack)["service_task_role_arns"]
+    environments = deploy["environments"].values()
+    if rendered["consumer"] != "celery":
+        assert service_roles == {}
+        assert not any("worker_task_role" in names for names in environments)
+        return
+    # The worker service runs as a role of its own, named in deploy.json, which alone may consume the queue.
+    assert service_roles == {"worker": "${module.iam.worker_task_role_arn}"}
+    assert (
+        tf.labelled(stack, "module")["iam"]["worker_task_role_name"]
+        == '${lookup(local.names, "worker_task_role", null)}'
+    )
+    worker = actions_granted_to(stack, "${module.iam.worker_task_role_name}")
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage"} <= worker
+    for names in environments:
+        assert names["worker_task_role"] == f"{names['cluster']}-worker-task"
+    iam = tf.load_dir(rendered["path"] / "terraform/modules/iam")
+    roles = {name: body for type_, name, body in tf.blocks(iam, "resource") if type_ == "aws_iam_role"}
+    assert roles["worker_task"]["name"] == "${var.worker_task_role_name}"
+    assert roles["worker_task"]["permissions_boundary"] == "${var.permissions_boundary_arn}"
+    ecs = (rendered["path"] / "terraform/modules/ecs/main.tf").read_text()
+    assert "task_role_arn = lookup(var.service_task_role_arns, role, var.task_role_arn)" in ecs

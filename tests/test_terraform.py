@@ -544,10 +544,10 @@ def test_services_connect_as_the_app_role_with_iam_tokens_and_one_off_tasks_as_m
     assert rds["manage_master_user_password"] is True
 
 
-def test_only_the_app_task_role_connects_and_only_as_the_app_role(configs, deploy):
+def test_only_the_app_task_roles_connect_and_only_as_the_app_role(configs, deploy):
     iam = configs["modules/iam"]
     roles = {n: b for t, n, b in tf.blocks(iam, "resource") if t == "aws_iam_role"}
-    assert set(roles) == {"execution", "task", "one_off_task"}
+    assert set(roles) == {"execution", "task", "worker_task", "one_off_task"}
     documents = {n: b for t, n, b in tf.blocks(iam, "data") if t == "aws_iam_policy_document"}
     connect = [
         (name, s)
@@ -562,7 +562,10 @@ def test_only_the_app_task_role_connects_and_only_as_the_app_role(configs, deplo
         "${data.aws_caller_identity.current.account_id}:dbuser:${var.database_resource_id}/${var.database_user}"
     )
     policies = {n: b for t, n, b in tf.blocks(iam, "resource") if t == "aws_iam_role_policy"}
-    assert policies["task"]["policy"] == "${data.aws_iam_policy_document.task.json}"
+    # The worker's role (a Celery worker's tasks run the app's code) gets the app's document, no other.
+    assert (
+        policies["task"]["policy"] == policies["worker_task"]["policy"] == "${data.aws_iam_policy_document.task.json}"
+    )
     assert policies["one_off_task"]["policy"] == "${data.aws_iam_policy_document.one_off_task.json}"
     # The master secret: readable by the one-off task role only (not the execution role, not the app).
     readers = {
@@ -686,11 +689,12 @@ def test_deploy_role_may_pass_exactly_the_roles_the_iam_module_creates(configs, 
     assert call["task_role_name"] == "${local.names.task_role}"
     policy = next(b for t, n, b in tf.blocks(configs["bootstrap"], "data") if n == "deploy")
     passing = next(s for s in policy["statement"] if s.get("sid") == "PassTaskRoles")
-    assert [r.rsplit("/", 1)[1] for r in passing["resources"]] == [
-        "${each.value.execution_role}",
-        "${each.value.task_role}",
-        "${each.value.one_off_task_role}",
-    ]
+    # The worker's role exists only where deploy.json names it (a Celery worker), hence lookup and compact.
+    passed = ["execution_role", "task_role", 'lookup(each.value, "worker_task_role", "")', "one_off_task_role"]
+    listed = ", ".join(name if name.startswith("lookup") else f"each.value.{name}" for name in passed)
+    assert passing["resources"].startswith(f"${{[for role in compact([{listed}]) :")
+    assert passing["resources"].endswith(':role/${role}"]}')
+    assert roles["worker_task"]["name"] == "${var.worker_task_role_name}"
     assert roles["one_off_task"]["name"] == "${var.one_off_task_role_name}"
     # Names of projects generated earlier, so upgrading renames no role.
     for names in deploy["environments"].values():

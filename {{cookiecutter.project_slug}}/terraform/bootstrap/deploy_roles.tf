@@ -99,14 +99,13 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/ecs/${each.value.cluster}:log-stream:*"]
   }
 
-  # The three roles modules/iam creates under the same deploy.json names.
+  # The roles modules/iam creates under the same deploy.json names (worker_task_role only with a Celery worker).
   statement {
     sid     = "PassTaskRoles"
     actions = ["iam:PassRole"]
     resources = [
-      "arn:${local.partition}:iam::${local.account_id}:role/${each.value.execution_role}",
-      "arn:${local.partition}:iam::${local.account_id}:role/${each.value.task_role}",
-      "arn:${local.partition}:iam::${local.account_id}:role/${each.value.one_off_task_role}",
+      for role in compact([each.value.execution_role, each.value.task_role, lookup(each.value, "worker_task_role", ""), each.value.one_off_task_role]) :
+      "arn:${local.partition}:iam::${local.account_id}:role/${role}"
     ]
 
     condition {

@@ -2,10 +2,11 @@ data "aws_region" "current" {}
 
 locals {
   # Every role runs the same image; the entrypoint dispatches on the first argument (the role).
-  # Services run as the application's task role; one-off tasks (migrate) as their own, which may read what the
-  # application must not (the database master secret).
+  # Services run as the application's task role unless service_task_role_arns names another (the worker, which
+  # alone consumes the task queue); one-off tasks (migrate) as their own, which may read what the application
+  # must not (the database master secret).
   tasks = merge(
-    { for role, family in var.services : role => { family = family, serves_http = role == var.load_balanced_role, task_role_arn = var.task_role_arn } },
+    { for role, family in var.services : role => { family = family, serves_http = role == var.load_balanced_role, task_role_arn = lookup(var.service_task_role_arns, role, var.task_role_arn) } },
     { for role, family in var.one_off_tasks : role => { family = family, serves_http = false, task_role_arn = var.one_off_task_role_arn } },
   )
   # Every container: the shared environment, then its role's own values (maps iterate in key order).

@@ -55,6 +55,12 @@ variable "task_role_arn" {
   type        = string
 }
 
+variable "service_task_role_arns" {
+  description = "Services that run as another role than task_role_arn: role (deploy.json services key) => role ARN."
+  type        = map(string)
+  default     = {}
+}
+
 variable "one_off_task_role_arn" {
   description = "IAM role the one-off tasks (migrate) run as; services run as task_role_arn."
   type        = string

@@ -122,6 +122,25 @@ resource "aws_iam_role_policy" "task" {
   policy = data.aws_iam_policy_document.task.json
 }
 
+# Worker task role (async_consumer = celery): the application's rights, so the tasks it runs work as in web; the
+# stack adds consuming the task queue, which the web role never gets.
+resource "aws_iam_role" "worker_task" {
+  count = var.worker_task_role_name == null ? 0 : 1
+
+  permissions_boundary = var.permissions_boundary_arn
+  name                 = var.worker_task_role_name
+  description          = "The ${var.name} background-task worker"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+resource "aws_iam_role_policy" "worker_task" {
+  count = var.worker_task_role_name == null ? 0 : 1
+
+  name   = "application"
+  role   = aws_iam_role.worker_task[0].id
+  policy = data.aws_iam_policy_document.task.json
+}
+
 # One-off task role (migrate): reads the database master secret at each new connection, because migrations change
 # the schema and make sure the app's role exists. The services never get this role.
 resource "aws_iam_role" "one_off_task" {

@@ -18,6 +18,16 @@ output "task_role_name" {
   value       = aws_iam_role.task.name
 }
 
+output "worker_task_role_arn" {
+  description = "Role the background-task worker runs as, or null without one."
+  value       = one(aws_iam_role.worker_task[*].arn)
+}
+
+output "worker_task_role_name" {
+  description = "Name of the worker task role, or null without one."
+  value       = one(aws_iam_role.worker_task[*].name)
+}
+
 output "one_off_task_role_arn" {
   description = "Role the one-off tasks (migrate) run as."
   value       = aws_iam_role.one_off_task.arn

@@ -13,6 +13,12 @@ variable "task_role_name" {
   type        = string
 }
 
+variable "worker_task_role_name" {
+  description = "Name of the background-task worker's role (deploy.json worker_task_role), or null where no ECS service consumes the task queue."
+  type        = string
+  default     = null
+}
+
 variable "one_off_task_role_name" {
   description = "Name of the one-off tasks' role (deploy.json one_off_task_role), which may read the database master secret."
   type        = string

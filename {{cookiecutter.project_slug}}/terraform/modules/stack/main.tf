@@ -95,6 +95,7 @@ module "iam" {
   kms_key_arns             = [aws_kms_key.this.arn]
 
   one_off_task_role_name     = local.names.one_off_task_role
+  worker_task_role_name      = lookup(local.names, "worker_task_role", null)
   database_resource_id       = module.rds.resource_id
   database_user              = local.database_app_user
   database_master_secret_arn = module.rds.master_user_secret_arn
@@ -170,6 +171,7 @@ module "ecs" {
   deployment_alarm_names          = module.monitoring.deployment_alarm_names
   execution_role_arn              = module.iam.execution_role_arn
   task_role_arn                   = module.iam.task_role_arn
+  service_task_role_arns          = local.service_task_role_arns
   one_off_task_role_arn           = module.iam.one_off_task_role_arn
   vpc_id                          = module.network.vpc_id
   subnet_ids                      = module.network.private_subnet_ids

@@ -13,12 +13,14 @@ variable "tasks_backlog_per_worker" {
 }
 
 locals {
+  # The worker runs as its own role: only it may consume the queue (the web role may only enqueue).
+  service_task_role_arns         = { worker = module.iam.worker_task_role_arn }
   tasks_consumer_timeout_seconds = var.tasks_time_limit_seconds
   tasks_time_limit_seconds       = tostring(var.tasks_time_limit_seconds)
   tasks_worker_resource_id       = "service/${module.ecs.cluster_name}/${module.ecs.service_names["worker"]}"
 }
 
-# The worker consumes the queue with the task role: receive, delete, and the backoff's visibility changes.
+# The worker consumes the queue with its own role: receive, delete, and the backoff's visibility changes.
 data "aws_iam_policy_document" "tasks_consume" {
   statement {
     sid       = "ConsumeTasks"
@@ -29,10 +31,15 @@ data "aws_iam_policy_document" "tasks_consume" {
 
 resource "aws_iam_role_policy" "tasks_consume" {
   name   = "consume-tasks"
-  role   = local.names.task_role
+  role   = module.iam.worker_task_role_name
   policy = data.aws_iam_policy_document.tasks_consume.json
+}
 
-  depends_on = [module.iam]
+# Tasks the worker runs may enqueue others, as web does.
+resource "aws_iam_role_policy" "worker_tasks_send" {
+  name   = "enqueue-tasks"
+  role   = module.iam.worker_task_role_name
+  policy = data.aws_iam_policy_document.tasks_send.json
 }
 
 resource "aws_appautoscaling_policy" "tasks_backlog" {

@@ -12,6 +12,8 @@ variable "tasks_function_concurrency" {
 }
 
 locals {
+  # Every ECS service runs as the application's task role; the function has its own (modules/lambda_consumer).
+  service_task_role_arns         = {}
   tasks_consumer_timeout_seconds = var.tasks_function_timeout_seconds
   # Celery's limit; the function's timeout bounds a task here.
   tasks_time_limit_seconds = ""

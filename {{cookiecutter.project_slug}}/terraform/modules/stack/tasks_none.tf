@@ -5,6 +5,8 @@ locals {
   tasks_dead_letter_queue_url      = ""
   tasks_visibility_timeout_seconds = ""
   tasks_time_limit_seconds         = ""
+  # Every service runs as the application's task role.
+  service_task_role_arns = {}
   # No queue: monitoring.tf creates no queue alarms.
   tasks_queue_name             = null
   tasks_dead_letter_queue_name = null
