@@ -9,6 +9,7 @@ reaches the host's PostgreSQL and Redis on 127.0.0.1.
 
 import contextlib
 import hashlib
+import json
 import os
 import resource
 import shutil
@@ -18,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from project import PYTHONS, SHARED_CACHE, require, run
+from project import PYTHONS, SHARED_CACHE, TEMPLATE, require, run
 
 # Debian's own client: it speaks BuildKit (DOCKER_BUILDKIT=1); the newer client first on PATH has no buildx.
 DOCKER = Path("/usr/bin/docker")
@@ -258,3 +259,47 @@ def ensure_service_image(docker, ref):
     tarball = _rootfs_tarball(ref.replace(":", "-"), spec["suite"], spec["packages"], spec["hooks"], key)
     docker("import", *[arg for change in spec["changes"] for arg in ("--change", change)], tarball, ref)
     return ref
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Generated projects built into images (conftest's `images` fixture builds each combination once per session).
+
+GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
+BENCH = TEMPLATE / ".cache" / "bench"
+
+
+def build(docker, context, tag, *, target="runtime"):
+    started = time.monotonic()
+    result = docker(
+        "build", "--network", "host", "--progress", "plain", "--target", target,
+        "--build-arg", f"GIT_SHA={GIT_SHA}", "--tag", tag, context,
+    )  # fmt: skip
+    return result.stdout + result.stderr, time.monotonic() - started
+
+
+class Image:
+    """One generated project built into its runtime image (and, on request, its test stage)."""
+
+    def __init__(self, docker, project, version):
+        self.docker, self.project, self.version = docker, project, version
+        self.tag = f"dat-{project.name.replace('_', '-')}-py{version.replace('.', '')}"
+        self.base = ensure_base_image(docker, version)
+        self.log, self.seconds = build(docker, project, f"{self.tag}:runtime")
+        self.ref = f"{self.tag}:runtime"
+
+    def inspect(self):
+        return json.loads(self.docker("image", "inspect", self.ref).stdout)[0]
+
+    def python(self, code, *argv):
+        """Run a Python snippet in the image (sys.argv[1:] = argv)."""
+        return self.docker("run", "--rm", "--network", "host", "--entrypoint", "python", self.ref, "-c", code, *argv)
+
+
+def record_size(image, key):
+    """Print the image size and keep a record of it (measured, never asserted)."""
+    size = image.inspect()["Size"]
+    record = {"combo": key, "image_bytes": size, "image_mb": round(size / 1e6, 1), "build_seconds": image.seconds}
+    record["base_bytes"] = json.loads(image.docker("image", "inspect", image.base).stdout)[0]["Size"]
+    BENCH.mkdir(parents=True, exist_ok=True)
+    (BENCH / f"docker-image-{key}.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"\n[bench] {key}: image {record['image_mb']} MB (base {round(record['base_bytes'] / 1e6, 1)} MB)")

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import boto3
+from docker_harness import DOCKER
 from project import PYTHONS, SHARED_CACHE, make_venv, run
 from services import aws_env, free_port, postgres_database_url, require_shared_services, run_unique, wait_for_port
 
@@ -25,6 +26,7 @@ TASKS = "queued_tasks"  # tests/stand_ins/queued_tasks.py
 SAM_CLI = "aws-sam-cli==1.170.0"
 RIE_MEMBER = "samcli/local/rapid/aws-lambda-rie-x86_64"
 WAIT = 180  # seconds for anything to happen; only a hung consumer takes this long
+_containers = itertools.count()
 
 
 def consumer_params():
@@ -40,10 +42,12 @@ class Project:
     def __init__(self, generated, consumer, python, tmp):
         require_shared_services()
         self.path = generated(async_consumer=consumer, python_version=python)
+        self.python_version = python
         self.venv = make_venv(self.path, python)
         self.database = run_unique(f"tasks_{consumer}_{python.replace('.', '')}_{os.getpid()}")
         self.attempts = tmp / "attempts"
         self.attempts.mkdir()
+        self.attempts.chmod(0o777)  # the image's unprivileged user counts attempts here too
         self.base_env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "TASKS_", "AWS_"))},
             "PATH": f"{self.venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
@@ -259,30 +263,46 @@ def kill(proc, sig=signal.SIGKILL):
 
 
 @contextlib.contextmanager
-def lambda_function(project, env, log):
-    """The project's `lambda` entry-point role behind the emulator; yields the invoke function."""
+def lambda_function(image, env, log):
+    """IMAGE's `lambda` role as AWS documents testing a container function locally: the Runtime Interface
+    Emulator mounted into the container and made its entry point, the image's own command after it. The
+    container shares the host's network (moto, PostgreSQL); the stand-in tasks and the attempt counters are
+    mounted in. Yields the invoke function."""
     port, api_port = free_port(), free_port()
+    name = run_unique(f"lambda-{next(_containers)}").replace("_", "-")
+    rie = lambda_rie()
+    # What the test set, minus the host's paths: the container has its own PATH and Python.
+    settings = {k: v for k, v in env.items() if os.environ.get(k) != v and k not in ("PATH", "PYTHONPATH")}
+    settings |= {"PYTHONPATH": "/stand_ins", "TASK_ATTEMPTS_DIR": "/attempts", "AWS_LAMBDA_FUNCTION_TIMEOUT": "120"}
     args = [
-        lambda_rie(),
+        DOCKER, "run", "--rm", "--name", name, "--network", "host",
+        "--volume", f"{rie.parent}:/aws-lambda:ro",
+        "--volume", f"{STAND_INS}:/stand_ins:ro",
+        "--volume", f"{env['TASK_ATTEMPTS_DIR']}:/attempts",
+        *[arg for k, v in settings.items() for arg in ("--env", f"{k}={v}")],
+        "--entrypoint", f"/aws-lambda/{rie.name}", image.ref,
         "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
         "--runtime-api-address", f"127.0.0.1:{api_port}",
-        "sh", project.path / "docker-entrypoint.sh", "lambda",
+        "/app/docker-entrypoint.sh", "lambda",
     ]  # fmt: skip
-    with process(args, project.path, env | {"AWS_LAMBDA_FUNCTION_TIMEOUT": "120"}, log) as proc:
-        wait_for_port("127.0.0.1", port, seconds=WAIT, process=proc)
-        url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+    try:
+        with process(args, image.project, image.docker.env, log) as proc:
+            wait_for_port("127.0.0.1", port, seconds=WAIT, process=proc)
+            url = f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
 
-        def invoke(event):
-            request = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST")
-            with urllib.request.urlopen(request, timeout=WAIT) as response:
-                return json.loads(response.read())
+            def invoke(event):
+                request = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST")
+                with urllib.request.urlopen(request, timeout=WAIT) as response:
+                    return json.loads(response.read())
 
-        yield invoke
+            yield invoke
+    finally:
+        image.docker("rm", "--force", name, check=False)
 
 
 @contextlib.contextmanager
-def celery_worker(project, env, log):
-    """The project's `worker` entry-point role with one pool process."""
-    args = ["sh", project.path / "docker-entrypoint.sh", "worker", "--concurrency", "1"]
+def celery_worker(project, env, log, concurrency=1):
+    """The project's `worker` entry-point role with CONCURRENCY pool processes."""
+    args = ["sh", project.path / "docker-entrypoint.sh", "worker", "--concurrency", str(concurrency)]
     with process(args, project.path, env, log) as proc:
         yield proc

@@ -16,16 +16,14 @@ import urllib.request
 
 import pytest
 import yaml
-from docker_harness import DOCKER, engine, ensure_base_image, ensure_service_image
-from project import COMBOS, DEFAULT, TEMPLATE, combo_id, require, run, tool
-from services import POSTGRES_URL, free_port, postgres_database_url, redis_db_url
+from docker_harness import DOCKER, GIT_SHA, build, ensure_service_image
+from project import COMBOS, DEFAULT, combo_id, require, run, tool
+from services import POSTGRES_URL, Browser, free_port, postgres_database_url, redis_db_url
 
 PY313 = {**DEFAULT, "python_version": "3.13"}
 POSTGRES = POSTGRES_URL
 REDIS = redis_db_url(15)
-GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
 UID = 10001
-BENCH = TEMPLATE / ".cache" / "bench"
 
 # ---------------------------------------------------------------------------------------------------------------
 # Static checks: every combination, no engine needed.
@@ -165,63 +163,6 @@ def test_dockerignore_keeps_secrets_state_and_caches_out(generated):
 
 # ---------------------------------------------------------------------------------------------------------------
 # A real engine.
-
-
-@pytest.fixture(scope="session")
-def docker():
-    with engine() as client:
-        yield client
-
-
-def build(docker, context, tag, *, target="runtime"):
-    started = time.monotonic()
-    result = docker(
-        "build", "--network", "host", "--progress", "plain", "--target", target,
-        "--build-arg", f"GIT_SHA={GIT_SHA}", "--tag", tag, context,
-    )  # fmt: skip
-    return result.stdout + result.stderr, time.monotonic() - started
-
-
-class Image:
-    """One generated project built into its runtime image (and, on request, its test stage)."""
-
-    def __init__(self, docker, project, version):
-        self.docker, self.project, self.version = docker, project, version
-        self.tag = f"dat-{project.name.replace('_', '-')}-py{version.replace('.', '')}"
-        self.base = ensure_base_image(docker, version)
-        self.log, self.seconds = build(docker, project, f"{self.tag}:runtime")
-        self.ref = f"{self.tag}:runtime"
-
-    def inspect(self):
-        return json.loads(self.docker("image", "inspect", self.ref).stdout)[0]
-
-    def python(self, code, *argv):
-        """Run a Python snippet in the image (sys.argv[1:] = argv)."""
-        return self.docker("run", "--rm", "--network", "host", "--entrypoint", "python", self.ref, "-c", code, *argv)
-
-
-@pytest.fixture(scope="session")
-def images(docker, generated):
-    built = {}
-
-    def get(combo):
-        key = combo_id(combo)
-        if key not in built:
-            built[key] = Image(docker, generated(**combo), combo["python_version"])
-            record_size(built[key], key)
-        return built[key]
-
-    return get
-
-
-def record_size(image, key):
-    """Print the image size and keep a record of it (measured, never asserted)."""
-    size = image.inspect()["Size"]
-    record = {"combo": key, "image_bytes": size, "image_mb": round(size / 1e6, 1), "build_seconds": image.seconds}
-    record["base_bytes"] = json.loads(image.docker("image", "inspect", image.base).stdout)[0]["Size"]
-    BENCH.mkdir(parents=True, exist_ok=True)
-    (BENCH / f"docker-image-{key}.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"\n[bench] {key}: image {record['image_mb']} MB (base {round(record['base_bytes'] / 1e6, 1)} MB)")
 
 
 @contextlib.contextmanager
@@ -474,13 +415,18 @@ def test_git_sha_is_used_only_by_the_last_instructions(images, docker):
     assert not any("GIT_SHA" in line or GIT_SHA in line for line in history[2:])
 
 
-def test_compose_up_runs_migrate_then_a_ready_web_and_the_suite_in_the_test_profile(images, docker, tmp_path):
-    """A real `docker-compose up` (Debian's 1.29) of the generated file, unchanged, on this engine.
+def test_compose_up_runs_migrate_a_ready_web_and_the_consumer_and_the_suite_in_the_test_profile(
+    images, docker, tmp_path
+):
+    """A real `docker-compose up` (Debian's 1.29) of the generated files, unchanged, on this engine, with every
+    file `make up` passes (COMPOSE_FILE: the consumer's docker-compose.lambda.yml too).
 
     The service images are the harness's stand-ins for postgres:17 and redis:7, and the app images are the
-    ones built above (tagged as compose names them): the engine here has no default bridge for compose to build
-    on, so `up --no-build` runs them. The network, DNS names, published ports, healthchecks, depends_on
-    conditions, volumes and .env handling are compose's and the engine's own.
+    ones built above (tagged as compose names them): the engine here has no default bridge, so a build step
+    could not run (BuildKit's cache is kept per network mode, and the harness builds over the host network)
+    and `up --no-build` runs them. The network, DNS names, published ports, healthchecks, depends_on
+    conditions, volumes, .env handling and the consumer's services are compose's and the engine's own. An
+    export then goes through the queue: the view answers 202 and the consumer builds it.
     """
     binary = shutil.which("docker-compose")
     require(binary is not None, "docker-compose is not installed (make system-deps)")
@@ -494,7 +440,9 @@ def test_compose_up_runs_migrate_then_a_ready_web_and_the_suite_in_the_test_prof
     shutil.copytree(image.project, project)
     name = f"dat{secrets.token_hex(3)}"
     web_port, db_port = free_port(), free_port()
-    env = docker.env | {"WEB_PORT": str(web_port), "DB_PORT": str(db_port)}
+    # What the Makefile exports: every docker-compose.*.yml beside the main file.
+    files = ":".join(["docker-compose.yml", *sorted(p.name for p in project.glob("docker-compose.*.yml"))])
+    env = docker.env | {"WEB_PORT": str(web_port), "DB_PORT": str(db_port), "COMPOSE_FILE": files}
 
     def compose_run(*args, check=True):
         return run([binary, "--project-name", name, *args], cwd=project, env=env, check=check, timeout=300)
@@ -513,6 +461,17 @@ def test_compose_up_runs_migrate_then_a_ready_web_and_the_suite_in_the_test_prof
         assert get(f"http://127.0.0.1:{web_port}/readyz") == (200, ready)
         notes = urllib.request.Request(f"http://127.0.0.1:{web_port}/notes/", headers={"X-Forwarded-Proto": "https"})
         assert get(notes) == (200, {"notes": []})  # the table migrate created
+        poller = json.loads(docker("inspect", f"{name}_poller_1").stdout)[0]["State"]
+        assert poller["Status"] == "running", compose_run("logs", "poller", check=False).stdout
+        browser = Browser(f"http://127.0.0.1:{web_port}")
+        token = browser.csrf_token("/admin/login/")
+        status, body, _ = browser.request("POST", "/exports/", headers={"X-CSRFToken": token})
+        assert status == 202, body
+        export = json.loads(body)["url"]
+        deadline = time.monotonic() + 60
+        while json.loads(browser.request("GET", export)[1])["status"] != "done":
+            assert time.monotonic() < deadline, compose_run("logs", "poller", check=False).stdout
+            time.sleep(1)
         # The database is published on loopback only, with the compose file's local password.
         probe = "import psycopg, sys; print(psycopg.connect(sys.argv[1]).execute('select current_user').fetchone()[0])"
         url = f"postgresql://app:local-only-password@127.0.0.1:{db_port}/{slug}"

@@ -1,5 +1,5 @@
-"""The Lambda consumer as Lambda runs it: the `lambda` role behind the Runtime Interface Emulator, invoked with
-SQS events built from messages the project's backend really sent to a moto server."""
+"""The Lambda consumer as Lambda runs it: the project's image, its `lambda` role behind the Runtime Interface
+Emulator, invoked with SQS events built from messages the project's backend really sent to a moto server."""
 
 import json
 
@@ -36,8 +36,9 @@ def env(project, queues):
 
 
 @pytest.fixture
-def invoke(project, env, tmp_path):
-    with lambda_function(project, env, tmp_path / "lambda.log") as invoke:
+def invoke(project, images, env, tmp_path):
+    image = images({"python_version": project.python_version, "async_consumer": "lambda"})
+    with lambda_function(image, env, tmp_path / "lambda.log") as invoke:
         yield invoke
 
 

@@ -4,6 +4,7 @@ Attempts are counted in files under TASK_ATTEMPTS_DIR, outside the database, so 
 """
 
 import os
+import random
 import time
 from pathlib import Path
 
@@ -43,3 +44,12 @@ def hang_first(title):
     if attempt(title) == 1:
         time.sleep(600)
     note(title)
+
+
+@task
+def fail_first_one_in_ten(title):
+    """Writes its note; for about one title in ten (chosen by the title, so every run agrees) the first attempt
+    then fails, as a timeout or a dropped connection would, and the write is rolled back."""
+    note(title)
+    if attempt(title) == 1 and random.Random(title).random() < 0.1:
+        raise RuntimeError(f"{title}: planned transient failure")

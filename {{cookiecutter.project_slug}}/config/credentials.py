@@ -30,7 +30,7 @@ class SecretPassword:
     def __init__(self, arn, region):
         import boto3  # as above
 
-        self.client = boto3.client("secretsmanager", region_name=region or None)
+        self.client = boto3.client("secretsmanager", region_name=region)
         self.arn = arn
         self.lock = threading.Lock()
         self.value, self.read_at = None, 0.0

@@ -45,7 +45,7 @@ def env_str(name: str, default: str | None = None, *, required_because: str = ""
     return default
 
 
-def env_secret(name: str, default: str | None = None, *, required_because: str = "") -> str:
+def env_secret(name: str, default: str | None = None, *, region: str, required_because: str = "") -> str:
     """NAME, or where only NAME_SECRET_ARN is set, that Secrets Manager secret's string, read once at start-up.
 
     ECS injects secrets as environment variables when a task starts; Lambda cannot, so the task function gets
@@ -58,7 +58,7 @@ def env_secret(name: str, default: str | None = None, *, required_because: str =
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        client = boto3.client("secretsmanager", region_name=os.environ.get("AWS_REGION") or None)
+        client = boto3.client("secretsmanager", region_name=region)
         return client.get_secret_value(SecretId=arn)["SecretString"]
     except (BotoCoreError, ClientError) as error:
         raise ImproperlyConfigured(

@@ -19,8 +19,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 read_dotenv(Path(env_str("DOTENV_PATH", default=str(BASE_DIR / ".env"))))
 
 DEBUG = env_bool("DEBUG", default=False)
+# The region of every AWS client the app makes. boto3 itself reads only AWS_DEFAULT_REGION, which ECS and Lambda
+# set but a server of one's own may not: each client is given this instead.
+AWS_REGION = env_str("AWS_REGION", default="{{ cookiecutter.aws_region }}")
 SECRET_KEY = env_secret(
     "SECRET_KEY",
+    region=AWS_REGION,
     default="django-insecure-local-development-only" if DEBUG else None,
     required_because="required when DEBUG is off; generate one with `make secret`",
 )
@@ -32,7 +36,6 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Background tasks: application code uses django.tasks (@task, .enqueue()) only. The consumer was chosen when the
 # project was generated; without a queue (make run, tests) tasks run inline, in the request.
 TASKS_CONSUMER = "{{ cookiecutter.async_consumer }}"
-AWS_REGION = env_str("AWS_REGION", default="{{ cookiecutter.aws_region }}")
 TASKS_QUEUE_URL = env_str("TASKS_QUEUE_URL", default="")
 TASKS_DEAD_LETTER_QUEUE_URL = env_str("TASKS_DEAD_LETTER_QUEUE_URL", default="")
 # A failed task is retried after base x 2^(receive count - 1) seconds, at most the maximum.
@@ -138,10 +141,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CREDENTIALS"] = {
         "iam_auth": DATABASE_IAM_AUTH,
         "secret_arn": DATABASE_SECRET_ARN,
-        "region": env_str("AWS_REGION", default=""),
+        "region": AWS_REGION,
     }
-    if DATABASE_IAM_AUTH and not DATABASES["default"]["CREDENTIALS"]["region"]:
-        raise ImproperlyConfigured("DATABASE_IAM_AUTH=true needs AWS_REGION: set it to the database's region.")
     # Every bound stays inside gunicorn's 25 s graceful stop: a query waits for locks at most
     # DATABASE_STATEMENT_TIMEOUT seconds, a request waits for a pooled connection at most DATABASE_POOL_TIMEOUT.
     options = DATABASES["default"].setdefault("OPTIONS", {})  # keeps ?sslmode=... from the URL
@@ -181,7 +182,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", default=""),
             "OPTIONS": {
-                "PASSWORD": env_secret("REDIS_PASSWORD", default="") or None,
+                "PASSWORD": env_secret("REDIS_PASSWORD", default="", region=AWS_REGION) or None,
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
                 "IGNORE_EXCEPTIONS": True,
@@ -284,6 +285,7 @@ LOGGING = {
                 "cloudwatch": {
                     "()": "{{ cookiecutter.project_slug }}.observability.cloudwatch_logs.CloudWatchLogsHandler",
                     "log_group_name": CLOUDWATCH_LOG_GROUP,
+                    "region_name": AWS_REGION,
                     "formatter": "json",
                     "filters": ["request_context"],
                 }

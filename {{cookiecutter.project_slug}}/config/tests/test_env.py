@@ -74,21 +74,19 @@ def test_read_dotenv_rejects_a_bad_line_by_number_and_applies_nothing(monkeypatc
 
 @mock_aws
 def test_env_secret_reads_the_secret_a_function_names_by_arn(monkeypatch):
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     secrets = boto3.client("secretsmanager", region_name="us-east-1")
     arn = secrets.create_secret(Name="app/django-secret-key", SecretString="from-secrets-manager")["ARN"]
     monkeypatch.setenv("SECRET_KEY_SECRET_ARN", arn)
-    assert env_secret("SECRET_KEY") == "from-secrets-manager"
+    assert env_secret("SECRET_KEY", region="us-east-1") == "from-secrets-manager"
     # A value in the environment (ECS injected it) wins; nothing is read.
     monkeypatch.setenv("SECRET_KEY", "injected")
-    assert env_secret("SECRET_KEY") == "injected"
+    assert env_secret("SECRET_KEY", region="us-east-1") == "injected"
 
 
 @mock_aws
 def test_env_secret_names_the_variable_when_the_secret_cannot_be_read(monkeypatch):
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("SECRET_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing")
     with pytest.raises(ImproperlyConfigured, match=r"^SECRET_KEY_SECRET_ARN: cannot read"):
-        env_secret("SECRET_KEY")
+        env_secret("SECRET_KEY", region="us-east-1")

@@ -51,6 +51,10 @@ app.conf.update(
         },
         "visibility_timeout": settings.TASKS_VISIBILITY_TIMEOUT_SECONDS,
         "wait_time_seconds": 20,
+        # kombu also waits polling_interval (1 s by default) before it polls again whenever every pool process
+        # is busy, so each finished task would leave its process idle for up to a second. An empty queue is
+        # still long-polled (wait_time_seconds); this only bounds how soon a freed process asks for more.
+        "polling_interval": 0.1,
     },
     task_default_queue=QUEUE,
     task_create_missing_queues=False,

@@ -5,6 +5,7 @@ import threading
 
 import boto3
 from botocore.config import Config
+from django.conf import settings
 
 _lock = threading.Lock()
 
@@ -13,7 +14,7 @@ CONFIG = Config(connect_timeout=5, read_timeout=25, retries={"mode": "standard",
 
 @functools.cache
 def _client():
-    return boto3.session.Session().client("sqs", config=CONFIG)
+    return boto3.session.Session().client("sqs", region_name=settings.AWS_REGION, config=CONFIG)
 
 
 def client():

@@ -14,17 +14,17 @@ class CloudWatchLogsHandler(watchtower.CloudWatchLogHandler):
     per host and process, so concurrent senders never write to one stream.
     """
 
-    def __init__(self, log_group_name, **kwargs):
+    def __init__(self, log_group_name, region_name, **kwargs):
         kwargs.setdefault("log_stream_name", "{machine_name}/{program_name}/{process_id}")
         kwargs.setdefault("send_interval", 10)
         kwargs.setdefault("create_log_group", False)  # terraform owns the group (retention, KMS)
+        self.region_name = region_name
         super().__init__(log_group_name=log_group_name, boto3_client=self.new_client(), **kwargs)
         self._pid = os.getpid()
 
-    @staticmethod
-    def new_client():
-        # AWS_REGION and AWS_ENDPOINT_URL come from the environment as for every other boto3 client.
-        return boto3.session.Session().client("logs")
+    def new_client(self):
+        # Credentials and AWS_ENDPOINT_URL come from the environment, as for every other boto3 client.
+        return boto3.session.Session().client("logs", region_name=self.region_name)
 
     def _at_fork_reinit(self):
         super()._at_fork_reinit()
