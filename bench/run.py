@@ -32,6 +32,12 @@ def arguments(argv):
     parser.add_argument("--results", default=str(RESULTS), help="where results go (default: .cache/bench)")
     parser.add_argument("--work", default=None, help="scratch directory for rendered projects (default: RESULTS/work)")
     parser.add_argument(
+        "--cookiecutter-django",
+        default=None,
+        metavar="PATH",
+        help="a cookiecutter-django checkout or git directory: adds its generated project to the web part",
+    )
+    parser.add_argument(
         "--suite-args", default=None, help="pytest arguments for the template suite's wall time (default: all)"
     )
     options = parser.parse_args(argv)

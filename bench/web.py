@@ -4,7 +4,9 @@ Sites, all under gunicorn with uvicorn workers and the same worker count, on the
 - generated: the template's default combination on its production settings (its own gunicorn.conf.py);
 - bare: `django-admin startproject` with the same two views (bench/bare/), no pool (Django's limit);
 - bare+pool: the same with Django's psycopg pool, as the generated app has (the fair database comparison);
-- generated, EMF off: the generated app with its EMF request-metrics middleware removed (when it has one).
+- generated, EMF off: the generated app with its EMF request-metrics middleware removed (when it has one);
+- cookiecutter-django: its generated project on its production settings, rendered from a copy the user names
+  (--cookiecutter-django PATH; bench/cookiecutter_django.py), with the same two views.
 Paths: /healthz (no I/O) and /readyz (one PostgreSQL round trip, one Redis write, read and delete) everywhere;
 /notes/ (a JSON list read from PostgreSQL) on the generated sites only: the EMF middleware never counts health
 checks, so its cost shows on an ordinary page.
@@ -19,6 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import cookiecutter_django
 from common import TEMPLATE, not_yet, observability_middleware
 from project import DEFAULT, make_venv, render, run
 from services import REDIS_URL, gunicorn, http_get, postgres_database, require_shared_services, run_unique
@@ -107,8 +110,16 @@ def measure(options):
     name = run_unique("bench_web")
     emf = EMF_MIDDLEWARE in (project / "config" / "settings.py").read_text()
     notes = [] if emf else [not_yet("generated, EMF middleware off", observability_middleware())]
-    notes.append("cookiecutter-django: not measured (its code and a recipe that builds it stay out of this repository)")
-    with postgres_database(venv / "bin/python", name) as database_url:
+    ccd = None
+    if options.cookiecutter_django is None:
+        notes.append(f"{cookiecutter_django.SITE}: not measured (pass --cookiecutter-django PATH)")
+    else:
+        try:
+            ccd = cookiecutter_django.prepare(options.cookiecutter_django, work, notes)
+        except cookiecutter_django.Unavailable as error:
+            notes.append(f"{cookiecutter_django.SITE}: not measured: {error}")
+    with contextlib.ExitStack() as databases:
+        database_url = databases.enter_context(postgres_database(venv / "bin/python", name))
         base_env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))},
             "DATABASE_URL": database_url,
@@ -124,22 +135,34 @@ def measure(options):
         run([venv / "bin/python", "manage.py", "collectstatic", "--noinput"], cwd=project, env=base_env)
         bare_env = {**base_env, "DJANGO_SETTINGS_MODULE": "bare.settings"}
         sites = {
-            "generated": (project, "config.asgi:application", base_env, project / "gunicorn.conf.py"),
-            "bare": (bare, "bare.asgi:application", bare_env, None),
-            "bare+pool": (bare, "bare.asgi:application", {**bare_env, "BENCH_PSYCOPG_POOL": "1"}, None),
+            "generated": (project, "config.asgi:application", base_env, project / "gunicorn.conf.py", venv),
+            "bare": (bare, "bare.asgi:application", bare_env, None, venv),
+            "bare+pool": (bare, "bare.asgi:application", {**bare_env, "BENCH_PSYCOPG_POOL": "1"}, None, venv),
         }
         if emf:
             (project / "config" / "settings_bench_no_emf.py").write_text(NO_EMF_SETTINGS)
             no_emf_env = {**base_env, "DJANGO_SETTINGS_MODULE": "config.settings_bench_no_emf"}
-            sites["generated, EMF off"] = (project, "config.asgi:application", no_emf_env, project / "gunicorn.conf.py")
+            config = project / "gunicorn.conf.py"
+            sites["generated, EMF off"] = (project, "config.asgi:application", no_emf_env, config, venv)
+        if ccd is not None:
+            ccd_project, ccd_venv = ccd
+            # A database of its own on the shared server: its migrations are not the generated app's.
+            ccd_url = databases.enter_context(postgres_database(ccd_venv / "bin/python", run_unique("bench_ccd")))
+            ccd_env = cookiecutter_django.environment(ccd_url, REDIS_URL)
+            try:
+                cookiecutter_django.migrate(ccd_project, ccd_venv, ccd_env)
+            except cookiecutter_django.Unavailable as error:
+                notes.append(f"{cookiecutter_django.SITE}: not measured: {error}")
+            else:
+                sites[cookiecutter_django.SITE] = (ccd_project, "config.asgi:application", ccd_env, None, ccd_venv)
         paths = {site: APP_PATHS if site.startswith("generated") else PATHS for site in sites}
         samples = {(site, path): [] for site in sites for path in paths[site]}
         with contextlib.ExitStack() as stack:
             servers = {
                 site: stack.enter_context(
-                    gunicorn(venv, cwd, app, env, options.workers, config=config, log_path=work / f"{site}.log")
+                    gunicorn(site_venv, cwd, app, env, options.workers, config=config, log_path=work / f"{site}.log")
                 )
-                for site, (cwd, app, env, config) in sites.items()
+                for site, (cwd, app, env, config, site_venv) in sites.items()
             }
             for site, server in servers.items():  # warm-up: imports, pools and caches, outside the rounds
                 for path in paths[site]:
