@@ -158,8 +158,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "min_size": pool_min,
         "max_size": pool_max,
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
-        # The backend (config/postgresql) also checks each connection as it leaves the pool, so one killed by a
-        # restart or failover is replaced instead of failing the request.
+        # The backend (config/postgresql) adds the pool's check of each connection as it leaves the pool, so one
+        # killed by a restart or failover is replaced instead of failing the request.
     }
     del options
 # The migrate task (as the master user) makes sure this role exists and may use the app's tables

@@ -1,4 +1,4 @@
-"""Logging pieces for settings.LOGGING: request context on every record, JSON lines, and CloudWatch Logs shipping.
+"""Logging pieces for settings.LOGGING: request context on every record and JSON lines.
 
 The JSON formatter is python-json-logger's; this module only adds the request id, route and user id. Shipping
 to CloudWatch Logs is in cloudwatch_logs.py, so processes that do not ship never import boto3 (half a second of
